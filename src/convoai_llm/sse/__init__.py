@@ -1,0 +1,1 @@
+"""Server-sent events: `encoder` turns events into chunk bytes, `decoder` turns upstream bytes into data."""

@@ -1,0 +1,69 @@
+"""A byte-level SSE decoder (the WHATWG event-stream rules that matter for chat completions).
+
+Lines end in CRLF, LF or CR; a chunk boundary may fall anywhere, even between CR and LF. Lines
+starting with `:` are comments (keep-alives); `data:` lines of one event are joined with `\\n`; a
+blank line dispatches the event. Other fields (`event`, `id`, `retry`) are read and ignored.
+"""
+
+from __future__ import annotations
+
+DONE = "[DONE]"
+
+
+class SSEDecoder:
+    __slots__ = ("_buf", "_data", "_pending_cr")
+
+    def __init__(self) -> None:
+        self._buf = b""
+        self._data: list[str] = []
+        self._pending_cr = False
+
+    def feed(self, chunk: bytes) -> list[str]:
+        """Feed raw bytes; return the `data` of every event completed by them."""
+        if self._pending_cr and chunk.startswith(b"\n"):
+            chunk = chunk[1:]
+        self._pending_cr = False
+        buf = self._buf + chunk if self._buf else chunk
+        out: list[str] = []
+        start = 0
+        n = len(buf)
+        while start < n:
+            nl = buf.find(b"\n", start)
+            cr = buf.find(b"\r", start, nl if nl != -1 else n)
+            if cr != -1:
+                end, nxt = cr, cr + 1
+                if nxt < n and buf[nxt] == 0x0A:
+                    nxt += 1
+                elif nxt == n:
+                    self._pending_cr = True
+            elif nl != -1:
+                end, nxt = nl, nl + 1
+            else:
+                break
+            self._line(buf[start:end], out)
+            start = nxt
+        self._buf = buf[start:]
+        return out
+
+    def flush(self) -> list[str]:
+        """End of stream: a final unterminated line and event are dispatched."""
+        out: list[str] = []
+        if self._buf:
+            self._line(self._buf, out)
+            self._buf = b""
+        self._line(b"", out)
+        return out
+
+    def _line(self, line: bytes, out: list[str]) -> None:
+        if not line:
+            if self._data:
+                out.append("\n".join(self._data))
+                self._data = []
+            return
+        if line[0] == 0x3A:  # ":" comment
+            return
+        field, sep, value = line.partition(b":")
+        if sep and value.startswith(b" "):
+            value = value[1:]
+        if field == b"data":
+            self._data.append(value.decode("utf-8", errors="replace"))
