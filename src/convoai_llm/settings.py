@@ -17,7 +17,8 @@ class Settings(BaseSettings):
     """All configuration. Env vars use the `CONVOAI_` prefix, except the OpenAI and HOST/PORT names."""
 
     model_config = SettingsConfigDict(
-        env_prefix="CONVOAI_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="CONVOAI_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        populate_by_name=True,
     )
 
     # --- server
@@ -28,6 +29,7 @@ class Settings(BaseSettings):
     body_timeout_s: float = 30.0
     keepalive_interval_s: float = 5.0
     log_level: str = "info"
+    shutdown_grace_s: int = 10
 
     # --- routing
     provider: Literal["auto", "openai", "local"] = "auto"

@@ -1,0 +1,3 @@
+from convoai_llm.cli import main
+
+main()

@@ -1,0 +1,84 @@
+"""The app factory. Shared clients, models and stores are built in the lifespan, never at import."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from convoai_llm import __version__
+from convoai_llm.api.auth import Authenticator
+from convoai_llm.api.context import AppContext
+from convoai_llm.api.metrics import Metrics, MetricsMiddleware
+from convoai_llm.api.routes import error_response, json_response, router
+from convoai_llm.core.pipeline import Pipeline
+from convoai_llm.errors import ConvoError, error_envelope
+from convoai_llm.providers.base import Provider
+from convoai_llm.providers.router import Router
+from convoai_llm.settings import Settings
+
+log = logging.getLogger("convoai_llm")
+
+
+def build_provider(settings: Settings) -> Provider:
+    if settings.effective_provider == "openai":
+        from convoai_llm.providers.openai_compat import OpenAICompatProvider
+
+        return OpenAICompatProvider(settings)
+    from convoai_llm.providers.local import LocalProvider
+
+    return LocalProvider(settings)
+
+
+def create_app(settings: Settings | None = None, *, provider: Provider | None = None) -> FastAPI:
+    settings = settings or Settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        prov = provider or build_provider(settings)
+        load = getattr(prov, "load", None)
+        if load is not None:
+            await asyncio.to_thread(load)
+        routes = Router(prov, settings.default_model)
+        ctx = AppContext(
+            settings=settings,
+            provider=prov,
+            router=routes,
+            pipeline=Pipeline(routes),
+            auth=Authenticator(settings.api_keys),
+            metrics=metrics,
+        )
+        app.state.ctx = ctx
+        log.info("convoai-llm %s ready: provider=%s models=%s", __version__, prov.name, prov.models())
+        try:
+            yield
+        finally:
+            await prov.aclose()
+
+    app = FastAPI(title="convoai-llm", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app.include_router(router)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+
+    @app.exception_handler(ConvoError)
+    async def convo_error(request: Request, exc: ConvoError) -> Response:
+        return error_response(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            message = f"Unknown route: {request.method} {request.url.path}"
+            return json_response(error_envelope(message, "invalid_request_error", None, "not_found"), 404)
+        return json_response(error_envelope(str(exc.detail), "invalid_request_error"), exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.error("unhandled error on %s: %s", request.url.path, type(exc).__name__, exc_info=exc)
+        return json_response(error_envelope("Internal server error.", "server_error"), 500)
+
+    return app

@@ -1,0 +1,72 @@
+"""Prometheus metrics, one registry per app (no module globals), and a pure ASGI middleware that
+counts requests by route and status. Route labels come from a fixed set, never from the raw path."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+KNOWN_ROUTES = frozenset(
+    {
+        "/chat/completions", "/rag/chat/completions", "/audio/chat/completions", "/models",
+        "/healthz", "/readyz", "/metrics", "/",
+    }
+)  # fmt: skip
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+def route_label(path: str) -> str:
+    if path.startswith("/v1/"):
+        path = path[3:]
+    return path if path in KNOWN_ROUTES else "other"
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "convoai_requests", "HTTP requests by route and status.", ["route", "status"], registry=self.registry
+        )
+        self.ttft = Histogram(
+            "convoai_time_to_first_token_seconds", "Request arrival to first content chunk.", ["route"],
+            buckets=_LATENCY_BUCKETS, registry=self.registry,
+        )  # fmt: skip
+        self.duration = Histogram(
+            "convoai_stream_duration_seconds", "Whole stream duration.", ["route"],
+            buckets=_LATENCY_BUCKETS, registry=self.registry,
+        )  # fmt: skip
+        self.inflight = Gauge("convoai_inflight_streams", "Streams in flight.", ["route"], registry=self.registry)
+        self.stream_errors = Counter(
+            "convoai_stream_errors", "Errors sent inside a stream.", ["route", "type"], registry=self.registry
+        )
+        self.disconnects = Counter(
+            "convoai_client_disconnects", "Streams the client left early.", ["route"], registry=self.registry
+        )
+
+
+class MetricsMiddleware:
+    """Counts every HTTP response by route label and status (pure ASGI: no per-chunk overhead)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        scope.setdefault("state", {})["started"] = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            self.metrics.requests.labels(route_label(scope["path"]), str(status)).inc()

@@ -1,0 +1,118 @@
+"""HTTP routes. Only this layer (and app.py) imports FastAPI/Starlette."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from convoai_llm.api.body import read_body
+from convoai_llm.api.context import AppContext
+from convoai_llm.api.streaming import SSEResponse
+from convoai_llm.core.pipeline import Plan, collect
+from convoai_llm.errors import ConvoError
+from convoai_llm.schemas.request import ChatRequest, parse_chat_request
+from convoai_llm.schemas.response import completion_body, models_body
+from convoai_llm.sse.encoder import ChunkEncoder
+
+log = logging.getLogger("convoai_llm.request")
+router = APIRouter()
+IDENTITY_FIELDS = ("app_id", "channel", "user_uid", "turn_id")
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def error_response(exc: ConvoError) -> Response:
+    return json_response(exc.envelope(), exc.status, exc.headers())
+
+
+def app_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+def request_started(request: Request) -> float:
+    started: float = request.scope.get("state", {}).get("started", time.perf_counter())
+    return started
+
+
+async def read_chat_request(request: Request, ctx: AppContext) -> tuple[ChatRequest, str | None]:
+    """Auth, body cap and validation: everything the routes check before they plan anything."""
+    token = ctx.auth.check(request.headers.get("authorization"))
+    body = await read_body(request, ctx.settings.max_body_bytes, ctx.settings.body_timeout_s)
+    return parse_chat_request(body), token
+
+
+def identity(req: ChatRequest) -> dict[str, Any]:
+    extra = req.model_extra or {}
+    return {k: extra[k] for k in IDENTITY_FIELDS if k in extra and isinstance(extra[k], str | int)}
+
+
+async def respond(
+    ctx: AppContext, plan: Plan, route: str, started: float, *, text_with_audio: bool = False
+) -> Response:
+    req = plan.request
+    encoder = ChunkEncoder(plan.model)
+    fields = {"route": route, "id": encoder.id, "model": plan.model, "stream": req.stream, **identity(req)}
+
+    def on_done(outcome: dict[str, Any]) -> None:
+        log.info("request %s", " ".join(f"{k}={v}" for k, v in {**fields, **outcome}.items()))
+
+    if req.stream:
+        return SSEResponse(
+            plan, encoder, route=route, metrics=ctx.metrics, keepalive_s=ctx.settings.keepalive_interval_s,
+            started=started, text_with_audio=text_with_audio, on_done=on_done,
+        )  # fmt: skip
+    agg = await collect(plan)
+    on_done({"outcome": "ok", "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+    return json_response(completion_body(encoder.id, plan.model, agg, encoder.created))
+
+
+@router.post("/chat/completions")
+@router.post("/v1/chat/completions")
+async def chat_completions(request: Request) -> Response:
+    ctx = app_context(request)
+    started = request_started(request)
+    req, token = await read_chat_request(request, ctx)
+    plan = await ctx.pipeline.prepare(req, caller_token=token, request_id=uuid.uuid4().hex)
+    return await respond(ctx, plan, "/chat/completions", started)
+
+
+@router.get("/models")
+@router.get("/v1/models")
+async def list_models(request: Request) -> Response:
+    ctx = app_context(request)
+    ctx.auth.check(request.headers.get("authorization"))
+    return json_response(models_body(ctx.router.models()))
+
+
+@router.get("/healthz")
+async def healthz() -> Response:
+    return json_response({"status": "ok"})
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> Response:
+    ctx = app_context(request)
+    checks = {"provider": await ctx.provider.ready()}
+    for name, part in ctx.extras.items():
+        ready = getattr(part, "ready", None)
+        if ready is not None:
+            checks[name] = bool(await ready())
+    ok = all(checks.values())
+    return json_response({"status": "ready" if ok else "not_ready", "checks": checks}, 200 if ok else 503)
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    ctx = app_context(request)
+    ctx.auth.check(request.headers.get("authorization"))
+    return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)

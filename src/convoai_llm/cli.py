@@ -1,0 +1,69 @@
+"""The `convoai-llm` command: serve, ask, and (when the RAG extra is installed) kb."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from convoai_llm.settings import Settings
+
+app = typer.Typer(help="convoai-llm: an OpenAI-compatible streaming endpoint for voice agents.", no_args_is_help=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default: HOST or 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: PORT or 8000).")] = None,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Start the server."""
+    import uvicorn
+
+    settings = Settings()
+    uvicorn.run(
+        "convoai_llm.api.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        reload=reload,
+        workers=None if reload else workers,
+        log_level=settings.log_level,
+        access_log=False,
+        timeout_graceful_shutdown=settings.shutdown_grace_s,
+    )
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="What to ask.")],
+    url: Annotated[str, typer.Option(help="Server base URL.")] = "http://127.0.0.1:8000",
+    model: Annotated[str, typer.Option(help="Model name to send.")] = "",
+    route: Annotated[str, typer.Option(help="chat, rag or audio.")] = "chat",
+    api_key: Annotated[str, typer.Option(envvar="CONVOAI_CLIENT_KEY", help="Bearer key, if the server needs one.")] = "",
+    no_stream: Annotated[bool, typer.Option("--no-stream", help="Ask for one JSON answer.")] = False,
+) -> None:
+    """Ask a running server and print the answer as it streams."""
+    from convoai_llm.client import ask_server
+
+    code = ask_server(question, url=url, model=model, route=route, api_key=api_key, stream=not no_stream)
+    raise typer.Exit(code)
+
+
+def _mount_optional() -> None:
+    try:
+        from convoai_llm.rag.cli import kb_app
+    except ImportError:
+        return
+    app.add_typer(kb_app, name="kb", help="Manage the knowledge base.")
+
+
+def main() -> None:
+    _mount_optional()
+    app(prog_name="convoai-llm")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
