@@ -1,0 +1,187 @@
+"""Streaming sentence segmenter: text deltas in, completed sentences out (pure, no I/O).
+
+Rules, applied left to right with a bounded look-ahead, so that feeding the text one character at a
+time yields exactly the same sentences as feeding it all at once:
+
+- A sentence ends after a run of terminators and closing quotes/brackets.
+  Chinese/full-width terminators (``。！？；…`` and ``！？；．``) end it as soon as the character after
+  the run is known. ASCII terminators (``. ! ? ;``) end it only when the run is followed by
+  whitespace or a CJK character, so ``3.5``, ``v1.2`` and ``example.com`` are never cut.
+- A ``.`` does not end a sentence after a known abbreviation (``e.g.``, ``Dr.``, ``Mr.``, ``vs.``…),
+  a dotted acronym (``U.S.``, ``a.m.``) or a single-letter initial (``J. Smith``).
+- A newline ends a sentence (LLM answers use line breaks for lists and paragraphs).
+- A sentence whose weight (letters and digits; a CJK character counts 2) is below ``min_weight`` is
+  not emitted on its own: it is merged into the next one ("Sure." + "Here is why.").
+- A sentence that grows past ``soft_max_weight`` is cut at the next comma-like break (``，、,:：``),
+  so a long run-on sentence does not hold back the first audio.
+
+Whitespace is never dropped between sentences: the whitespace after a boundary starts the next
+sentence, so ``"".join(sentences)`` equals the input, except that a trailing whitespace-only tail
+is dropped by :meth:`Segmenter.flush`.
+"""
+
+# ruff: noqa: RUF001, RUF002  (CJK punctuation is the point of this module)
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CJK_TERMINATORS = frozenset("。！？；…！？；．")
+ASCII_TERMINATORS = frozenset(".!?;")
+CLOSERS = frozenset("\"'”’)]}」』）】》〉")
+SOFT_BREAKS = frozenset("，、,:：")
+ABBREVIATIONS = frozenset(
+    {
+        "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "vs", "etc", "eg", "ie", "cf",
+        "approx", "fig", "figs", "vol", "inc", "ltd", "co", "corp", "dept", "est",
+        "gen", "gov", "lt", "col", "sgt", "capt", "rev", "hon", "jan", "feb", "mar", "apr", "jun",
+        "jul", "aug", "sep", "sept", "oct", "nov", "dec", "ave", "blvd", "rd",
+    }
+)  # fmt: skip
+
+
+def is_cjk(char: str) -> bool:
+    """True for Han ideographs and the CJK symbol/full-width blocks (kana included)."""
+    code = ord(char)
+    return (
+        0x4E00 <= code <= 0x9FFF
+        or 0x3400 <= code <= 0x4DBF
+        or 0x3000 <= code <= 0x30FF
+        or 0xF900 <= code <= 0xFAFF
+        or 0xFF00 <= code <= 0xFFEF
+        or 0x20000 <= code <= 0x2FA1F
+    )
+
+
+def weight(text: str) -> int:
+    """How much speech a piece of text carries: letters and digits, a CJK ideograph counts 2."""
+    total = 0
+    for char in text:
+        if char.isalnum():
+            total += 2 if is_cjk(char) else 1
+    return total
+
+
+def _is_abbreviation(word: str) -> bool:
+    """`word` is the run of non-space characters ending with the '.' under test."""
+    word = word.lstrip("\"'“‘([{")
+    core = word[:-1]  # without the final '.'
+    if not core:
+        return False
+    if len(core) == 1 and core.isalpha():
+        return True  # an initial: "J. Smith", "e." in "e.g."
+    letters = core.replace(".", "")
+    if "." in core and letters.isalpha() and all(len(p) == 1 for p in core.split(".")):
+        return True  # dotted acronym: "U.S.", "e.g.", "a.m."
+    return core.lower() in ABBREVIATIONS
+
+
+@dataclass
+class Segmenter:
+    """Cuts streamed text into sentences. `push` returns the sentences completed so far."""
+
+    min_weight: int = 6
+    soft_max_weight: int = 160
+
+    def __post_init__(self) -> None:
+        self._buf = ""
+        self._start = 0  # start of the pending sentence in _buf
+        self._scan = 0  # next position to examine
+
+    def reset(self) -> None:
+        self._buf = ""
+        self._start = 0
+        self._scan = 0
+
+    def push(self, text: str) -> list[str]:
+        self._buf += text
+        out = self._cut(final=False)
+        self._compact()
+        return out
+
+    def flush(self) -> list[str]:
+        """End of text: returns the pending sentences, short ones included; then resets.
+
+        A tail with no letters or digits (a stray emoji or closing mark) joins the last sentence;
+        trailing whitespace is dropped.
+        """
+        out = self._cut(final=True)
+        tail = self._buf[self._start :]
+        if tail.strip():
+            if out and weight(tail) == 0:
+                out[-1] += tail
+            else:
+                out.append(tail)
+        if out:
+            out[-1] = out[-1].rstrip()
+        self.reset()
+        return out
+
+    @property
+    def pending(self) -> str:
+        """Text received but not yet returned as a sentence."""
+        return self._buf[self._start :]
+
+    def _compact(self) -> None:
+        if self._start > 4096:
+            self._buf = self._buf[self._start :]
+            self._scan -= self._start
+            self._start = 0
+
+    def _cut(self, *, final: bool) -> list[str]:
+        out: list[str] = []
+        buf = self._buf
+        i = self._scan
+        n = len(buf)
+        while i < n:
+            char = buf[i]
+            end: int | None = None
+            if char in CJK_TERMINATORS or char in ASCII_TERMINATORS:
+                run_end = i + 1
+                while run_end < n and (
+                    buf[run_end] in CJK_TERMINATORS
+                    or buf[run_end] in ASCII_TERMINATORS
+                    or buf[run_end] in CLOSERS
+                ):
+                    run_end += 1
+                if run_end == n and not final:
+                    break  # the run may continue: decide when the next character arrives
+                if self._ends_sentence(buf, i, run_end):
+                    end = run_end
+                else:
+                    i = run_end
+                    continue
+            elif char == "\n":
+                end = i
+            elif char in SOFT_BREAKS and weight(buf[self._start : i]) >= self.soft_max_weight:
+                if char.isascii():  # "1,000" and "10:30" are not breaks
+                    if i + 1 == n and not final:
+                        break
+                    if i + 1 == n or buf[i + 1].isspace():
+                        end = i + 1
+                else:
+                    end = i + 1
+            if end is not None:
+                sentence = buf[self._start : end]
+                if weight(sentence) >= self.min_weight:
+                    out.append(sentence)
+                    self._start = end
+                i = max(end, i + 1)
+                continue
+            i += 1
+        self._scan = i
+        return out
+
+    def _ends_sentence(self, buf: str, i: int, run_end: int) -> bool:
+        run = buf[i:run_end]
+        if any(c in CJK_TERMINATORS for c in run):
+            return True
+        after = buf[run_end] if run_end < len(buf) else " "
+        if not (after.isspace() or is_cjk(after)):
+            return False
+        if run.rstrip("".join(CLOSERS)) == ".":
+            word_start = i
+            while word_start > self._start and not buf[word_start - 1].isspace():
+                word_start -= 1
+            return not _is_abbreviation(buf[word_start : i + 1])
+        return True
