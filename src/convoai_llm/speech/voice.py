@@ -1,0 +1,265 @@
+"""Voice: provider events in, the engine's audio events out — ordered, pipelined, cancellable.
+
+`speak` reads the provider's events in a producer task. Text goes through the sentence segmenter;
+each completed sentence starts its synthesis at once (at most `concurrency` TTS processes per
+reply, at most `max_ahead` sentences synthesized ahead of what has been sent), so sentence 1 is
+spoken while sentence 2 is still being generated. The consumer (this async generator) keeps the
+order of everything:
+
+- per-sentence mode (default): ``AudioDelta(transcript=sentence)`` as soon as the sentence is
+  complete and everything before it has been sent, then that sentence's ``AudioDelta(data=…)``.
+  The transcripts are the raw segments (leading whitespace kept), so they concatenate to the text.
+- `transcript_first`: ``Started``/``Metadata`` pass at once; everything else waits until the
+  provider has finished (synthesis still runs meanwhile); then one ``AudioDelta(transcript=whole
+  text)``, then the audio and the remaining events in order.
+
+Audio chunks are exactly 1 280 bytes: the sub-chunk tail of a sentence (espeak-ng ends each with
+~300 ms of silence) is carried into the next sentence's first chunk, and flushed, short, before
+``Usage``/``Finish`` and at the end. With `words`, the first data delta carrying a sentence's
+audio also carries its word times, in ms from the start of the reply's PCM.
+
+Other events (``Started``, ``ToolCallDelta``, ``Usage``, ``Finish``, ``Metadata``) pass through
+in order; ``TextDelta`` passes too only with `include_text` (``modalities: ["text","audio"]``).
+On `aclose()` or cancellation, pending syntheses are cancelled (their processes killed and
+reaped) and the provider's iterator is closed before the generator finishes. Sentences with
+nothing to say produce a transcript and no audio: silence is never sent as speech.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from convoai_llm.events import AudioDelta, AudioWord, Event, Finish, Metadata, Started, TextDelta, Usage
+from convoai_llm.speech import pcm
+from convoai_llm.speech.clips import Clip
+from convoai_llm.speech.segmenter import Segmenter
+from convoai_llm.speech.tts import Synthesis, TTSEngine
+from convoai_llm.speech.words import estimate, shift
+
+
+@dataclass(frozen=True, slots=True)
+class _Say:
+    text: str
+    task: asyncio.Task[Synthesis]
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    error: BaseException
+
+
+@dataclass(frozen=True, slots=True)
+class _End:
+    pass
+
+
+_Item = Event | _Say | _Failed | _End
+
+
+@dataclass
+class _Chunker:
+    """Cuts a reply's PCM into exact chunks across sentences; tracks the reply's PCM offset."""
+
+    reply_id: str
+    rest: bytes = b""
+    offset_bytes: int = 0
+    words: tuple[AudioWord, ...] | None = None  # waiting for the next data delta
+
+    def add(self, synthesis: Synthesis, *, with_words: bool) -> list[AudioDelta]:
+        if not synthesis.pcm:
+            return []
+        if with_words and synthesis.words:
+            placed = shift(synthesis.words, round(self.offset_bytes / pcm.BYTES_PER_MS))
+            self.words = placed if self.words is None else self.words + placed
+        self.offset_bytes += len(synthesis.pcm)
+        data = self.rest + synthesis.pcm
+        whole = len(data) - len(data) % pcm.CHUNK_BYTES
+        self.rest = data[whole:]
+        return self._deltas(pcm.chunks(data[:whole]))
+
+    def flush(self) -> list[AudioDelta]:
+        rest, self.rest = self.rest, b""
+        return self._deltas(pcm.chunks(rest))
+
+    def _deltas(self, parts: list[bytes]) -> list[AudioDelta]:
+        out = []
+        for part in parts:
+            out.append(AudioDelta(self.reply_id, data=pcm.b64(part), words=self.words))
+            self.words = None
+        return out
+
+
+@dataclass
+class _Producer:
+    events: AsyncIterator[Event]
+    tts: TTSEngine
+    queue: asyncio.Queue[_Item]
+    segmenter: Segmenter
+    include_text: bool
+    ahead: asyncio.Semaphore | None
+    running: asyncio.Semaphore
+    tasks: list[asyncio.Task[Synthesis]] = field(default_factory=list)
+
+    async def run(self) -> None:
+        try:
+            async for event in self.events:
+                if isinstance(event, TextDelta):
+                    if self.include_text:
+                        self.queue.put_nowait(event)
+                    for sentence in self.segmenter.push(event.text):
+                        await self._say(sentence)
+                    continue
+                if isinstance(event, Finish):
+                    for sentence in self.segmenter.flush():
+                        await self._say(sentence)
+                self.queue.put_nowait(event)
+            for sentence in self.segmenter.flush():
+                await self._say(sentence)
+            self.queue.put_nowait(_End())
+        except Exception as exc:
+            self.queue.put_nowait(_Failed(exc))
+        finally:
+            await _close(self.events)
+
+    async def _say(self, sentence: str) -> None:
+        if self.ahead is not None:
+            await self.ahead.acquire()
+        task = asyncio.create_task(self._synthesize(sentence))
+        self.tasks.append(task)
+        self.queue.put_nowait(_Say(sentence, task))
+
+    async def _synthesize(self, sentence: str) -> Synthesis:
+        async with self.running:
+            return await self.tts.synthesize(sentence)
+
+
+async def _close(events: AsyncIterator[Event]) -> None:
+    aclose = getattr(events, "aclose", None)
+    if aclose is not None:
+        with contextlib.suppress(RuntimeError):  # already running elsewhere / already closed
+            await aclose()
+
+
+async def speak(
+    events: AsyncIterator[Event],
+    tts: TTSEngine,
+    *,
+    reply_id: str,
+    transcript_first: bool = False,
+    words: bool = False,
+    include_text: bool = False,
+    segmenter: Segmenter | None = None,
+    concurrency: int = 2,
+    max_ahead: int = 3,
+) -> AsyncIterator[Event]:
+    """Speech for a provider's reply. See the module docstring for the order of events."""
+    queue: asyncio.Queue[_Item] = asyncio.Queue()
+    producer = _Producer(
+        events,
+        tts,
+        queue,
+        segmenter or Segmenter(),
+        include_text,
+        None if transcript_first else asyncio.Semaphore(max_ahead),
+        asyncio.Semaphore(concurrency),
+    )
+    runner = asyncio.create_task(producer.run())
+    chunker = _Chunker(reply_id)
+    try:
+        items = (_transcript_first if transcript_first else _in_order)(queue, reply_id)
+        async for item in items:
+            if isinstance(item, _Say):
+                synthesis = await item.task
+                if producer.ahead is not None:
+                    producer.ahead.release()
+                for delta in chunker.add(synthesis, with_words=words):
+                    yield delta
+            else:
+                if isinstance(item, Usage | Finish):
+                    for delta in chunker.flush():
+                        yield delta
+                yield item
+        for delta in chunker.flush():
+            yield delta
+    finally:
+        runner.cancel()
+        for task in producer.tasks:
+            task.cancel()
+        await asyncio.gather(runner, *producer.tasks, return_exceptions=True)
+        await _close(events)
+
+
+async def _in_order(queue: asyncio.Queue[_Item], reply_id: str) -> AsyncIterator[Event | _Say]:
+    """Queue items in order; a sentence's transcript goes out before its synthesis is awaited."""
+    while True:
+        item = await queue.get()
+        if isinstance(item, _End):
+            return
+        if isinstance(item, _Failed):
+            raise item.error
+        if isinstance(item, _Say):
+            yield AudioDelta(reply_id, transcript=item.text)
+        yield item
+
+
+async def _transcript_first(queue: asyncio.Queue[_Item], reply_id: str) -> AsyncIterator[Event | _Say]:
+    held: list[Event | _Say] = []
+    while True:
+        item = await queue.get()
+        if isinstance(item, _End):
+            break
+        if isinstance(item, _Failed):
+            raise item.error
+        if not held and isinstance(item, Started | Metadata):
+            yield item
+        else:
+            held.append(item)
+    transcript = "".join(item.text for item in held if isinstance(item, _Say)).strip()
+    if transcript:
+        yield AudioDelta(reply_id, transcript=transcript)
+    for item in held:
+        yield item
+
+
+async def speak_text(
+    text: str, tts: TTSEngine, *, reply_id: str, words: bool = False
+) -> AsyncIterator[Event]:
+    """Speech for a known text (greeting, failure message, assistant-last turn): no provider."""
+
+    async def source() -> AsyncIterator[Event]:
+        yield TextDelta(text)
+
+    async for event in speak(source(), tts, reply_id=reply_id, words=words):
+        yield event
+
+
+async def play_clip(
+    clip: Clip,
+    reply_id: str,
+    *,
+    realtime: bool = True,
+    speed: float = 1.0,
+    words: bool = False,
+) -> AsyncIterator[AudioDelta]:
+    """A pre-recorded clip: its transcript, then its PCM in 1 280-byte chunks (the last short).
+
+    With `realtime`, chunk *i* leaves at start + i x 40 ms / `speed` (deadlines, so no drift);
+    `speed` 2.0 sends twice as fast as playback. Without it, chunks go out as fast as they are read.
+    With `words`, the first data delta carries word times estimated from the transcript.
+    """
+    if speed <= 0:
+        raise ValueError("speed must be positive")
+    yield AudioDelta(reply_id, transcript=clip.transcript)
+    timings = estimate(clip.transcript, clip.pcm) if words else None
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    interval = pcm.CHUNK_BYTES / pcm.BYTES_PER_MS / 1000.0 / speed
+    for index, part in enumerate(pcm.chunks(clip.pcm)):
+        if realtime and index:
+            delay = start + index * interval - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        yield AudioDelta(reply_id, data=pcm.b64(part), words=timings if index == 0 else None)
