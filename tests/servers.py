@@ -50,7 +50,12 @@ class UvicornThread:
 
 
 def chunk(model: str, delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> bytes:
-    body: dict[str, Any] = {"id": "chatcmpl-upstream", "object": "chat.completion.chunk", "created": 1, "model": model}
+    body: dict[str, Any] = {
+        "id": "chatcmpl-upstream",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": model,
+    }
     body["choices"] = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
     body.update(extra)
     return b"data: " + orjson.dumps(body) + b"\n\n"
@@ -128,7 +133,9 @@ class MockUpstream:
         await resp.prepare(request)
         return resp
 
-    async def _words(self, resp: web.StreamResponse, model: str, pace: float, count: int | None = None) -> None:
+    async def _words(
+        self, resp: web.StreamResponse, model: str, pace: float, count: int | None = None
+    ) -> None:
         words = self.text.split(" ")
         if count is not None:
             words = [f"w{i} " for i in range(count)]
@@ -141,7 +148,8 @@ class MockUpstream:
         if model in ("mock-429", "mock-500", "mock-503", "mock-401", "mock-404"):
             status = int(model.split("-")[1])
             msg = {401: "Incorrect API key provided: sk-upstr*****cret.", 429: "Rate limit reached.",
-                   404: "The model `x` does not exist.", 500: "Upstream exploded.", 503: "Overloaded."}[status]  # fmt: skip
+                   404: "The model `x` does not exist.", 500: "Upstream exploded.",
+                   503: "Overloaded."}[status]  # fmt: skip
             headers = {"Retry-After": "7"} if status == 429 else {}
             err = {"error": {"message": msg, "type": "test_error", "param": None, "code": f"code_{status}"}}
             return web.json_response(err, status=status, headers=headers)
@@ -158,10 +166,17 @@ class MockUpstream:
         resp = await self._sse(request)
         if model == "mock-tools":
             await resp.write(chunk(model, {"role": "assistant", "content": None}))
-            call = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": ""}}
+            call = {
+                "index": 0,
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": ""},
+            }
             await resp.write(chunk(model, {"tool_calls": [call]}))
             for part in ('{"city":', ' "Paris"}'):
-                await resp.write(chunk(model, {"tool_calls": [{"index": 0, "function": {"arguments": part}}]}))
+                await resp.write(
+                    chunk(model, {"tool_calls": [{"index": 0, "function": {"arguments": part}}]})
+                )
             await resp.write(chunk(model, {}, "tool_calls"))
         elif model == "mock-drop":
             await self._words(resp, model, self.pace)
@@ -185,7 +200,9 @@ class MockUpstream:
             await resp.write(b"data: {not json\n\n")
         elif model == "mock-error-chunk":
             await resp.write(chunk(model, {"role": "assistant", "content": "partial"}))
-            await resp.write(b'data: {"error": {"message": "upstream overloaded mid-stream", "type": "server_error"}}\n\n')
+            await resp.write(
+                b'data: {"error": {"message": "upstream overloaded mid-stream", "type": "server_error"}}\n\n'
+            )
         else:
             await self._words(resp, model, self.pace)
         if model not in ("mock-tools", "mock-badjson", "mock-error-chunk"):

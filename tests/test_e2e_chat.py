@@ -39,7 +39,9 @@ def test_upstream_gets_key_and_clean_messages(proxy: UvicornThread, upstream: Mo
         {"role": "user", "content": [{"type": "text", "text": "What's "}, {"type": "text", "text": "up?"}]},
     ]
     client(proxy).chat.completions.create(
-        model="mock-stream", messages=messages, temperature=0.3,  # type: ignore[arg-type]
+        model="mock-stream",
+        messages=messages,
+        temperature=0.3,  # type: ignore[arg-type]
         extra_body={"app_id": "agora-app", "turn_id": 7, "context": {"presence": {}}},
     )
     seen = upstream.seen[-1]
@@ -80,7 +82,9 @@ def test_tool_calls_pass_through(proxy: UvicornThread) -> None:
         client(proxy).chat.completions.create(model="mock-tools", messages=MSG, stream=True, tools=tools)  # type: ignore[arg-type]
     )
     calls = [tc for c in chunks for tc in (c.choices[0].delta.tool_calls or [])]
-    assert calls[0].id == "call_1" and calls[0].function is not None and calls[0].function.name == "get_weather"
+    assert (
+        calls[0].id == "call_1" and calls[0].function is not None and calls[0].function.name == "get_weather"
+    )
     assert "".join(tc.function.arguments or "" for tc in calls if tc.function) == '{"city": "Paris"}'
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
     whole = client(proxy).chat.completions.create(model="mock-tools", messages=MSG, tools=tools)  # type: ignore[arg-type]
@@ -152,7 +156,9 @@ def test_mid_stream_stall_times_out_in_stream(serve: ServeFn, upstream: MockUpst
     server = serve(openai_base_url=upstream.url, openai_api_key="k", upstream_chunk_timeout_s=0.5)
     started = time.monotonic()
     with httpx.stream(
-        "POST", server.url + "/chat/completions", json={"model": "mock-stall", "messages": MSG, "stream": True}
+        "POST",
+        server.url + "/chat/completions",
+        json={"model": "mock-stall", "messages": MSG, "stream": True},
     ) as resp:
         lines = [line for line in resp.iter_lines() if line]
     assert "upstream_timeout" in lines[-2] and lines[-1] == "data: [DONE]"
@@ -162,7 +168,9 @@ def test_mid_stream_stall_times_out_in_stream(serve: ServeFn, upstream: MockUpst
 def test_keepalive_comments_while_upstream_is_silent(serve: ServeFn, upstream: MockUpstream) -> None:
     server = serve(openai_base_url=upstream.url, openai_api_key="k", keepalive_interval_s=0.3)
     with httpx.stream(
-        "POST", server.url + "/chat/completions", json={"model": "mock-silent", "messages": MSG, "stream": True}
+        "POST",
+        server.url + "/chat/completions",
+        json={"model": "mock-silent", "messages": MSG, "stream": True},
     ) as resp:
         lines = [line for line in resp.iter_lines() if line]
     assert ": keep-alive" in lines
@@ -171,9 +179,7 @@ def test_keepalive_comments_while_upstream_is_silent(serve: ServeFn, upstream: M
 
 def test_client_hangup_closes_upstream_fast(proxy: UvicornThread, upstream: MockUpstream) -> None:
     stream = client(proxy).chat.completions.create(model="mock-long", messages=MSG, stream=True)
-    received = 0
-    for _ in stream:
-        received += 1
+    for received, _ in enumerate(stream, 1):
         if received == 3:
             break
     hung_up = time.monotonic()

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-import sys
-from typing import Annotated
+import copy
+from typing import Annotated, Any
 
 import typer
 
 from convoai_llm.settings import Settings
 
-app = typer.Typer(help="convoai-llm: an OpenAI-compatible streaming endpoint for voice agents.", no_args_is_help=True)
+app = typer.Typer(
+    help="convoai-llm: an OpenAI-compatible streaming endpoint for voice agents.", no_args_is_help=True
+)
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging config plus our own `convoai_llm` logger (one line per request)."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["convoai_llm"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    return config
 
 
 @app.command()
@@ -31,6 +42,7 @@ def serve(
         reload=reload,
         workers=None if reload else workers,
         log_level=settings.log_level,
+        log_config=log_config(settings.log_level),
         access_log=False,
         timeout_graceful_shutdown=settings.shutdown_grace_s,
     )
@@ -42,7 +54,9 @@ def ask(
     url: Annotated[str, typer.Option(help="Server base URL.")] = "http://127.0.0.1:8000",
     model: Annotated[str, typer.Option(help="Model name to send.")] = "",
     route: Annotated[str, typer.Option(help="chat, rag or audio.")] = "chat",
-    api_key: Annotated[str, typer.Option(envvar="CONVOAI_CLIENT_KEY", help="Bearer key, if the server needs one.")] = "",
+    api_key: Annotated[
+        str, typer.Option(envvar="CONVOAI_CLIENT_KEY", help="Bearer key, if the server needs one.")
+    ] = "",
     no_stream: Annotated[bool, typer.Option("--no-stream", help="Ask for one JSON answer.")] = False,
 ) -> None:
     """Ask a running server and print the answer as it streams."""
@@ -54,7 +68,7 @@ def ask(
 
 def _mount_optional() -> None:
     try:
-        from convoai_llm.rag.cli import kb_app
+        from convoai_llm.rag.cli import kb_app  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return
     app.add_typer(kb_app, name="kb", help="Manage the knowledge base.")
@@ -66,4 +80,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -9,7 +9,11 @@ import orjson
 
 from convoai_llm.sse.decoder import DONE, SSEDecoder
 
-ROUTES = {"chat": "/v1/chat/completions", "rag": "/v1/rag/chat/completions", "audio": "/v1/audio/chat/completions"}
+ROUTES = {
+    "chat": "/v1/chat/completions",
+    "rag": "/v1/rag/chat/completions",
+    "audio": "/v1/audio/chat/completions",
+}
 
 
 def ask_server(question: str, *, url: str, model: str, route: str, api_key: str, stream: bool) -> int:

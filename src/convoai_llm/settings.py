@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-
-from pydantic import field_validator
 
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 
@@ -17,7 +15,10 @@ class Settings(BaseSettings):
     """All configuration. Env vars use the `CONVOAI_` prefix, except the OpenAI and HOST/PORT names."""
 
     model_config = SettingsConfigDict(
-        env_prefix="CONVOAI_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        env_prefix="CONVOAI_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
         populate_by_name=True,
     )
 

@@ -61,7 +61,9 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         finally:
             await prov.aclose()
 
-    app = FastAPI(title="convoai-llm", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app = FastAPI(
+        title="convoai-llm", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None
+    )
     app.include_router(router)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 

@@ -27,7 +27,10 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
-            "convoai_requests", "HTTP requests by route and status.", ["route", "status"], registry=self.registry
+            "convoai_requests",
+            "HTTP requests by route and status.",
+            ["route", "status"],
+            registry=self.registry,
         )
         self.ttft = Histogram(
             "convoai_time_to_first_token_seconds", "Request arrival to first content chunk.", ["route"],
@@ -37,7 +40,9 @@ class Metrics:
             "convoai_stream_duration_seconds", "Whole stream duration.", ["route"],
             buckets=_LATENCY_BUCKETS, registry=self.registry,
         )  # fmt: skip
-        self.inflight = Gauge("convoai_inflight_streams", "Streams in flight.", ["route"], registry=self.registry)
+        self.inflight = Gauge(
+            "convoai_inflight_streams", "Streams in flight.", ["route"], registry=self.registry
+        )
         self.stream_errors = Counter(
             "convoai_stream_errors", "Errors sent inside a stream.", ["route", "type"], registry=self.registry
         )

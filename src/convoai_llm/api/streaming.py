@@ -68,7 +68,9 @@ class SSEResponse(Response):
         waiter: asyncio.Future[Any] = asyncio.ensure_future(receive())
         try:
             while True:
-                done, _ = await asyncio.wait({pump, waiter}, timeout=self.keepalive_s, return_when="FIRST_COMPLETED")
+                done, _ = await asyncio.wait(
+                    {pump, waiter}, timeout=self.keepalive_s, return_when="FIRST_COMPLETED"
+                )
                 if pump in done:
                     break
                 if waiter in done:
@@ -91,7 +93,9 @@ class SSEResponse(Response):
             elapsed = time.perf_counter() - self.started
             self.metrics.duration.labels(self.route).observe(elapsed)
             if self.on_done is not None:
-                self.on_done({"outcome": self._outcome, "ttft_ms": _ms(self._ttft), "duration_ms": _ms(elapsed)})
+                self.on_done(
+                    {"outcome": self._outcome, "ttft_ms": _ms(self._ttft), "duration_ms": _ms(elapsed)}
+                )
 
     async def _pump(self, send: Send) -> None:
         enc = self.encoder
@@ -102,6 +106,7 @@ class SSEResponse(Response):
             self._last_send = time.perf_counter()
             await send({"type": "http.response.body", "body": body, "more_body": True})
 
+        usage: Usage | None = None
         try:
             for ev in self.plan.prefix:
                 if isinstance(ev, Metadata):
@@ -120,8 +125,9 @@ class SSEResponse(Response):
                 elif isinstance(ev, Finish):
                     await emit(enc.finish(ev))
                 elif isinstance(ev, Usage):
-                    if include_usage:
-                        await emit(enc.usage(ev))
+                    usage = ev
+            if usage is not None and include_usage:  # always the last chunk before [DONE]
+                await emit(enc.usage(usage))
         except ConvoError as exc:
             self._outcome = f"error:{exc.type}"
             self.metrics.stream_errors.labels(self.route, exc.type).inc()

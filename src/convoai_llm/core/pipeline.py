@@ -35,7 +35,9 @@ class Plan:
             await aclose()
 
 
-def provider_request(req: ChatRequest, model: str, caller_token: str | None, request_id: str) -> ProviderRequest:
+def provider_request(
+    req: ChatRequest, model: str, caller_token: str | None, request_id: str
+) -> ProviderRequest:
     return ProviderRequest(
         model=model,
         messages=[m.to_upstream() for m in req.messages],

@@ -106,7 +106,9 @@ class OpenAICompatProvider:
         try:
             try:
                 async with asyncio.timeout(s.upstream_first_byte_timeout_s):
-                    resp = await self.session.post(self._url, data=orjson.dumps(body), headers=self._headers(request))
+                    resp = await self.session.post(
+                        self._url, data=orjson.dumps(body), headers=self._headers(request)
+                    )
                     if resp.status >= 400:
                         raise await self._status_error(resp, secrets)
             except TimeoutError:
@@ -116,7 +118,9 @@ class OpenAICompatProvider:
             except aiohttp.ClientSSLError as exc:
                 raise UpstreamError(f"TLS error talking to the upstream: {type(exc).__name__}.") from None
             except aiohttp.ClientConnectorError as exc:
-                raise UpstreamUnavailable(f"Cannot connect to the upstream: {redact(str(exc), *secrets)}") from None
+                raise UpstreamUnavailable(
+                    f"Cannot connect to the upstream: {redact(str(exc), *secrets)}"
+                ) from None
             except aiohttp.ClientError as exc:
                 raise UpstreamError(f"Upstream request failed: {type(exc).__name__}.") from None
 
@@ -132,12 +136,12 @@ class OpenAICompatProvider:
             if resp is not None:
                 resp.close()  # releases the connection at once, also on cancellation
 
-    async def _read(self, resp: aiohttp.ClientResponse, timeout: float) -> bytes:
+    async def _read(self, resp: aiohttp.ClientResponse, limit_s: float) -> bytes:
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(limit_s):
                 return await resp.content.readany()
         except TimeoutError:
-            raise UpstreamTimeout(f"The upstream stream stalled for {timeout:g} s.") from None
+            raise UpstreamTimeout(f"The upstream stream stalled for {limit_s:g} s.") from None
         except aiohttp.ClientError as exc:
             raise UpstreamError(f"The upstream connection broke mid-stream ({type(exc).__name__}).") from None
 
@@ -182,7 +186,9 @@ class OpenAICompatProvider:
             yield Usage(int(u.get("prompt_tokens", 0)), int(u.get("completion_tokens", 0)))
         yield Finish(_FINISH.get(str(choice.get("finish_reason")), "stop"))
 
-    async def _status_error(self, resp: aiohttp.ClientResponse, secrets: tuple[str | None, ...]) -> ConvoError:
+    async def _status_error(
+        self, resp: aiohttp.ClientResponse, secrets: tuple[str | None, ...]
+    ) -> ConvoError:
         try:
             raw = await resp.content.read(_MAX_ERROR_BODY)
         except aiohttp.ClientError:
@@ -228,8 +234,13 @@ def parse_chunk(data: str) -> list[Event]:
         for call in delta.get("tool_calls") or ():
             fn = call.get("function") or {}
             out.append(
-                ToolCallDelta(int(call.get("index", 0)), call.get("id"), call.get("type"), fn.get("name"),
-                              fn.get("arguments"))  # fmt: skip
+                ToolCallDelta(
+                    int(call.get("index", 0)),
+                    call.get("id"),
+                    call.get("type"),
+                    fn.get("name"),
+                    fn.get("arguments"),
+                )
             )
         reason = choice.get("finish_reason")
         if reason:

@@ -60,7 +60,9 @@ class ScriptedProvider:
 
     async def stream(self, request: ProviderRequest) -> AsyncIterator[Event]:
         self.history.append(request)
-        script = self.scripts.popleft() if self.scripts else [Started(self.model), TextDelta("ok"), Finish("stop")]
+        script = (
+            self.scripts.popleft() if self.scripts else [Started(self.model), TextDelta("ok"), Finish("stop")]
+        )
         try:
             for step in script:
                 if isinstance(step, Sleep):
@@ -68,7 +70,7 @@ class ScriptedProvider:
                 elif isinstance(step, Fail):
                     raise step.error
                 else:
-                    yield step
+                    yield step  # type: ignore[misc]
         finally:
             self.closed += 1
 

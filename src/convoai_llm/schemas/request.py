@@ -42,7 +42,7 @@ class AssistantAudio(BaseModel):
 
 
 class Message(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     role: Role
     content: str | list[ContentPart] | None = None
@@ -95,7 +95,7 @@ class StreamOptions(BaseModel):
 
 
 class ChatRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     model: str = ""
     messages: Annotated[list[Message], Field(min_length=1)]

@@ -8,7 +8,9 @@ from typing import Any
 from convoai_llm.core.pipeline import Aggregate
 
 
-def completion_body(completion_id: str, model: str, agg: Aggregate, created: int | None = None) -> dict[str, Any]:
+def completion_body(
+    completion_id: str, model: str, agg: Aggregate, created: int | None = None
+) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": agg.text or None, "refusal": None}
     if agg.tool_calls:
         message["tool_calls"] = [agg.tool_calls[i] for i in sorted(agg.tool_calls)]

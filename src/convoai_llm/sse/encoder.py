@@ -111,7 +111,12 @@ class ChunkEncoder:
         return b"data: " + orjson.dumps(body) + b"\n\n"
 
     def _envelope(self, extra: dict[str, Any]) -> bytes:
-        body = {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model}
+        body = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+        }
         body.update(extra)
         return b"data: " + orjson.dumps(body) + b"\n\n"
 

@@ -1,0 +1,75 @@
+"""The CLI as a user runs it: `convoai-llm serve` in a real process, `convoai-llm ask` against it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.servers import MockUpstream
+
+BIN = Path(sys.executable).parent / "convoai-llm"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def served(upstream: MockUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "OPENAI_BASE_URL": upstream.url,
+           "OPENAI_API_KEY": "sk-cli-secret-key-123", "CONVOAI_LOG_LEVEL": "info"}  # fmt: skip
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(BIN), "serve"], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                cwd=tmp_path_factory.mktemp("cwd"))  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(url + "/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(15)
+    text = log.read_text()
+    assert "sk-cli-secret-key-123" not in text, "the upstream key leaked into the log"
+    assert "request route=/chat/completions" in text
+
+
+def test_ask_streams_to_terminal(served: str, upstream: MockUpstream) -> None:
+    out = subprocess.run([str(BIN), "ask", "--url", served, "--model", "mock-stream", "Hello?"],
+                         capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == upstream.text
+    assert upstream.seen[-1].body["messages"] == [{"role": "user", "content": "Hello?"}]
+
+
+def test_ask_no_stream_and_errors(served: str) -> None:
+    out = subprocess.run([str(BIN), "ask", "--no-stream", "--url", served, "--model", "mock-stream", "Hi"],
+                         capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert out.returncode == 0 and "Hello from the mock upstream" in out.stdout
+    bad = subprocess.run([str(BIN), "ask", "--url", served, "--model", "mock-429", "Hi"],
+                         capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert bad.returncode == 1 and "error 429" in bad.stderr
+
+
+def test_ask_unreachable_server() -> None:
+    out = subprocess.run([str(BIN), "ask", "--url", f"http://127.0.0.1:{free_port()}", "Hi"],
+                         capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert out.returncode == 1 and "cannot reach" in out.stderr
