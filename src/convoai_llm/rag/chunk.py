@@ -51,6 +51,9 @@ class Chunk:
     heading: str
 
 
+_Piece = tuple[str, bool]  # a paragraph or sentence, and whether it starts a paragraph
+
+
 @dataclass(frozen=True, slots=True)
 class _Section:
     heading: str
@@ -70,56 +73,53 @@ class Chunker:
         """All chunks of ``text`` in document order; ``title`` heads chunks that have no heading."""
         chunks: list[Chunk] = []
         for section in _sections(text, title):
-            for body in self._pack(section.paragraphs):
-                prefix = f"{section.heading}\n" if section.heading else ""
+            prefix = f"{section.heading}\n" if section.heading else ""
+            budget = max(self.size // 2, self.size - measure(prefix))  # the heading counts towards the size
+            for body in self._pack(section.paragraphs, budget):
                 chunks.append(Chunk(prefix + body, len(chunks), section.heading))
         return chunks
 
-    def _pack(self, paragraphs: tuple[str, ...]) -> list[str]:
+    def _pack(self, paragraphs: tuple[str, ...], size: int) -> list[str]:
         """Greedy packing of paragraphs (split into sentences when too long), with sentence overlap."""
-        pieces: list[str] = []
+        pieces: list[_Piece] = []
         for paragraph in paragraphs:
-            pieces.extend([paragraph] if measure(paragraph) <= self.size else self._split_long(paragraph))
+            if measure(paragraph) <= size:
+                pieces.append((paragraph, True))
+                continue
+            parts = [part for s in _SENTENCE_END.split(paragraph) if s for part in _hard_cut(s.strip(), size)]
+            pieces.extend((part, number == 0) for number, part in enumerate(parts) if part)
         bodies: list[str] = []
-        current: list[str] = []
+        current: list[_Piece] = []
         for piece in pieces:
-            if current and measure("\n".join([*current, piece])) > self.size:
-                bodies.append("\n".join(current))
-                current = self._tail(current)
-                if current and measure("\n".join([*current, piece])) > self.size:
-                    current = []
+            if current and measure(_join([*current, piece])) > size:
+                bodies.append(_join(current))
+                current = self._tail(current, size - measure(piece[0]) - 1)
             current.append(piece)
         if current:
-            bodies.append("\n".join(current))
+            bodies.append(_join(current))
         return bodies
 
-    def _split_long(self, paragraph: str) -> list[str]:
-        """A paragraph longer than one chunk: sentence runs that fit, hard cuts for giant sentences."""
-        runs: list[str] = []
-        run = ""
-        for sentence in (s for s in _SENTENCE_END.split(paragraph) if s):
-            for part in _hard_cut(sentence, self.size):
-                joiner = "" if not run or is_cjk(run[-1]) or run[-1] in _CJK_STOPS else " "
-                if run and measure(run + joiner + part) > self.size:
-                    runs.append(run)
-                    run = part
-                else:
-                    run = run + joiner + part
-        if run:
-            runs.append(run)
-        return runs
-
-    def _tail(self, pieces: list[str]) -> list[str]:
+    def _tail(self, pieces: list[_Piece], room: int) -> list[_Piece]:
         """The last sentences of the previous chunk, up to ``overlap`` units, to start the next one."""
-        if not self.overlap:
-            return []
-        sentences = [s for s in _SENTENCE_END.split(pieces[-1]) if s]
+        limit = min(self.overlap, room)
+        sentences = [s.strip() for s in _SENTENCE_END.split(pieces[-1][0]) if s.strip()]
         tail: list[str] = []
         for sentence in reversed(sentences):
-            if measure("".join([sentence, *tail])) > self.overlap:
+            if measure(_join([(t, False) for t in [sentence, *tail]])) > limit:
                 break
             tail.insert(0, sentence)
-        return [" ".join(tail)] if tail and tail != sentences else []
+        return [(_join([(t, False) for t in tail]), True)] if tail else []
+
+
+def _join(pieces: list[_Piece]) -> str:
+    """Pieces to text: a new paragraph starts a line, a sentence follows with a space (none after CJK)."""
+    text = pieces[0][0]
+    for piece, starts_paragraph in pieces[1:]:
+        if starts_paragraph:
+            text += "\n" + piece
+        else:
+            text += piece if is_cjk(text[-1]) or text[-1] in _CJK_STOPS else " " + piece
+    return text
 
 
 def _hard_cut(sentence: str, size: int) -> list[str]:

@@ -43,7 +43,7 @@ def message_text(message: dict[str, Any]) -> str:
 
 
 def detect_language(text: str) -> Language:
-    """"zh" when the text has CJK ideographs and at least as many of them as Latin words, else "en"."""
+    """ "zh" when the text has CJK ideographs and at least as many of them as Latin words, else "en"."""
     ideographs = len(_CJK.findall(text))
     return "zh" if ideographs and ideographs >= len(_LATIN_WORD.findall(text)) else "en"
 

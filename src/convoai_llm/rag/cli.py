@@ -1,0 +1,126 @@
+"""``kb`` command line: add, list, search and remove knowledge-base documents.
+
+The server's CLI mounts ``kb_app`` as ``convoai-llm kb``; ``python -m convoai_llm.rag.cli`` runs it alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from tqdm import tqdm
+
+from convoai_llm.rag.embed import Embedder
+from convoai_llm.rag.ingest import Ingestor, IngestResult, Outcome, collect_files, source_name
+from convoai_llm.rag.retrieve import Retriever
+from convoai_llm.rag.store import KnowledgeStore
+from convoai_llm.rag.tokenize import Tokenizer
+
+DEFAULT_DB = Path("data/kb.sqlite3")
+ENV_DB = "CONVOAI_KB_PATH"
+
+kb_app = typer.Typer(help="Manage the knowledge base used by /rag/chat/completions.", no_args_is_help=True)
+
+DbOption = Annotated[
+    Path, typer.Option("--db", envvar=ENV_DB, help="Knowledge-base file.", show_default=True, dir_okay=False)
+]
+
+
+def default_db_path() -> Path:
+    """``$CONVOAI_KB_PATH`` or ``./data/kb.sqlite3``."""
+    return Path(os.environ.get(ENV_DB) or DEFAULT_DB)
+
+
+def ingest_paths(db: Path, paths: list[Path], *, progress: bool = True) -> list[IngestResult]:
+    """Adds files and folders to the knowledge base at ``db``; one transaction per file."""
+    files, results = collect_files(paths)
+    for problem in results:
+        typer.echo(f"skipped {problem.source}: {problem.reason}", err=True)
+    if not files:
+        return results
+    embedder = Embedder(threads=min(4, os.cpu_count() or 1))
+    with KnowledgeStore(db, model_id=embedder.model_id, dimension=embedder.dimension) as store:
+        ingestor = Ingestor(store, embedder, Tokenizer())
+        show_bar = progress and (len(files) > 1 or any(p.is_dir() for p in paths))
+        with tqdm(files, desc="ingesting", unit="file", disable=not show_bar, dynamic_ncols=True) as bar:
+            for path in bar:
+                result = ingestor.add(path)
+                results.append(result)
+                if result.outcome is Outcome.SKIPPED:
+                    bar.write(f"skipped {result.source}: {result.reason}", file=sys.stderr)
+    return results
+
+
+@kb_app.command("add")
+def add(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (.txt .md .html .pdf).")],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Add files and folders (recursively). Unchanged files are left alone; changed ones are replaced."""
+    try:
+        results = ingest_paths(db, paths)
+    except KeyboardInterrupt:
+        typer.echo("interrupted: files done so far are saved, the one in progress was not", err=True)
+        raise typer.Exit(130) from None
+    counts = Counter(result.outcome for result in results)
+    chunks = sum(result.chunks for result in results)
+    typer.echo(
+        f"{counts[Outcome.ADDED]} added, {counts[Outcome.UPDATED]} updated, "
+        f"{counts[Outcome.UNCHANGED]} unchanged, {counts[Outcome.SKIPPED]} skipped "
+        f"({chunks} new chunks) -> {db}"
+    )
+    if results and counts[Outcome.SKIPPED] == len(results):
+        raise typer.Exit(1)
+
+
+@kb_app.command("list")
+def list_documents(db: DbOption = DEFAULT_DB) -> None:
+    """List the documents with their chunk counts."""
+    with KnowledgeStore(db) as store:
+        documents = store.documents()
+        version = store.version()
+    for doc in documents:
+        added = dt.datetime.fromtimestamp(doc.added_at).strftime("%Y-%m-%d %H:%M")
+        typer.echo(f"{doc.chunks:4d} chunks  {added}  {doc.source}  ({doc.title})")
+    typer.echo(f"{len(documents)} documents, {sum(d.chunks for d in documents)} chunks, version {version}")
+
+
+@kb_app.command("search")
+def search(
+    query: Annotated[str, typer.Argument(help="The question to search for.")],
+    k: Annotated[int, typer.Option("-k", "--top-k", min=1, help="How many passages.")] = 3,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Show the passages retrieval returns for a query, with scores and sources."""
+    if not db.exists():
+        typer.echo(f"no knowledge base at {db}", err=True)
+        raise typer.Exit(1)
+    passages = Retriever(db, top_k=k).search_sync(query)
+    if not passages:
+        typer.echo("no relevant passage")
+    for rank, passage in enumerate(passages, start=1):
+        typer.echo(f"{rank}. score {passage.score:.4f}  {passage.title}  [{passage.source}]")
+        typer.echo("   " + passage.text.replace("\n", "\n   "))
+
+
+@kb_app.command("remove")
+def remove(
+    source: Annotated[str, typer.Argument(help="A source as `kb list` shows it, or a path to it.")],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Remove one document and its chunks."""
+    with KnowledgeStore(db) as store:
+        removed = store.remove(source) or store.remove(source_name(Path(source)))
+    if not removed:
+        typer.echo(f"not in the knowledge base: {source}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"removed {source}")
+
+
+if __name__ == "__main__":
+    kb_app()
