@@ -49,16 +49,17 @@ $(VENV)/.dev-stamp: $(VENV)/.setup-stamp
 setup-dev: setup $(VENV)/.dev-stamp
 
 run: setup
+	$(BIN)/python -m convoai_llm.rag.seed
 	$(BIN)/convoai-llm serve --host $(HOST) --port $(PORT)
 
 test: setup-dev
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q -p no:cacheprovider
 
 lint: setup-dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 typecheck: setup-dev
 	$(BIN)/mypy

@@ -31,11 +31,13 @@ ServeFn = Callable[..., UvicornThread]
 
 @pytest.fixture
 def serve() -> Iterator[ServeFn]:
-    """Start the app under real uvicorn: `serve(provider=None, **settings)` → running server."""
+    """Start the app under real uvicorn: `serve(provider=None, searcher=None, **settings)`."""
     started: list[UvicornThread] = []
 
-    def _serve(provider: Provider | None = None, **settings: Any) -> UvicornThread:
-        server = UvicornThread(create_app(make_settings(**settings), provider=provider))
+    def _serve(provider: Provider | None = None, searcher: Any = None, **settings: Any) -> UvicornThread:
+        unknown = set(settings) - set(Settings.model_fields)
+        assert not unknown, f"unknown settings {unknown}"
+        server = UvicornThread(create_app(make_settings(**settings), provider=provider, searcher=searcher))
         started.append(server.__enter__())
         return server
 

@@ -36,18 +36,14 @@ def _nullable(node: Any) -> Any:
 def _registry() -> Registry:
     with SPEC.open("rb") as f:
         spec = _nullable(yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
-    return Registry().with_resource(
-        "urn:openai", Resource.from_contents(spec, default_specification=DRAFT202012)
-    )
+    return Registry().with_resource("urn:openai", Resource.from_contents(spec, default_specification=DRAFT202012))
 
 
 @cache
 def validator(schema_name: str) -> Draft202012Validator:
     if not SPEC.is_file():
         pytest.skip(f"OpenAI's spec is not at {SPEC} (a clone outside the workspace has no ../shared)")
-    return Draft202012Validator(
-        {"$ref": f"urn:openai#/components/schemas/{schema_name}"}, registry=_registry()
-    )
+    return Draft202012Validator({"$ref": f"urn:openai#/components/schemas/{schema_name}"}, registry=_registry())
 
 
 def check(schema_name: str, body: Any) -> None:

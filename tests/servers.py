@@ -133,9 +133,7 @@ class MockUpstream:
         await resp.prepare(request)
         return resp
 
-    async def _words(
-        self, resp: web.StreamResponse, model: str, pace: float, count: int | None = None
-    ) -> None:
+    async def _words(self, resp: web.StreamResponse, model: str, pace: float, count: int | None = None) -> None:
         words = self.text.split(" ")
         if count is not None:
             words = [f"w{i} " for i in range(count)]
@@ -174,9 +172,7 @@ class MockUpstream:
             }
             await resp.write(chunk(model, {"tool_calls": [call]}))
             for part in ('{"city":', ' "Paris"}'):
-                await resp.write(
-                    chunk(model, {"tool_calls": [{"index": 0, "function": {"arguments": part}}]})
-                )
+                await resp.write(chunk(model, {"tool_calls": [{"index": 0, "function": {"arguments": part}}]}))
             await resp.write(chunk(model, {}, "tool_calls"))
         elif model == "mock-drop":
             await self._words(resp, model, self.pace)

@@ -71,9 +71,7 @@ def test_errors_match_spec(server: UvicornThread, scripted: ScriptedProvider) ->
         assert resp.status_code >= 400
         check("ErrorResponse", resp.json())
     scripted.enqueue([Started("contract-model"), TextDelta("a"), Fail(UpstreamTimeout("stalled"))])
-    with httpx.stream(
-        "POST", server.url + "/v1/chat/completions", json={"messages": MSG, "stream": True}
-    ) as resp:
+    with httpx.stream("POST", server.url + "/v1/chat/completions", json={"messages": MSG, "stream": True}) as resp:
         payloads = sse_payloads(resp)
     check("ErrorResponse", orjson.loads(payloads[-2]))
 

@@ -82,9 +82,7 @@ def test_tool_calls_pass_through(proxy: UvicornThread) -> None:
         client(proxy).chat.completions.create(model="mock-tools", messages=MSG, stream=True, tools=tools)  # type: ignore[arg-type]
     )
     calls = [tc for c in chunks for tc in (c.choices[0].delta.tool_calls or [])]
-    assert (
-        calls[0].id == "call_1" and calls[0].function is not None and calls[0].function.name == "get_weather"
-    )
+    assert calls[0].id == "call_1" and calls[0].function is not None and calls[0].function.name == "get_weather"
     assert "".join(tc.function.arguments or "" for tc in calls if tc.function) == '{"city": "Paris"}'
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
     whole = client(proxy).chat.completions.create(model="mock-tools", messages=MSG, tools=tools)  # type: ignore[arg-type]

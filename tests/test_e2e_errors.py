@@ -61,9 +61,7 @@ def assert_error(resp: httpx.Response, status: int, param: str | None = None) ->
     ],
 )
 def test_bad_input_is_400_naming_param(server: UvicornThread, body: bytes, param: str | None) -> None:
-    resp = httpx.post(
-        server.url + "/v1/chat/completions", content=body, headers={"Content-Type": "application/json"}
-    )
+    resp = httpx.post(server.url + "/v1/chat/completions", content=body, headers={"Content-Type": "application/json"})
     err = assert_error(resp, 400, param)
     assert err["type"] == "invalid_request_error"
 

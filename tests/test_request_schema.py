@@ -8,8 +8,7 @@ from convoai_llm.schemas.request import parse_chat_request
 
 def test_assistant_audio_transcript_is_content() -> None:
     req = parse_chat_request(
-        b'{"messages":[{"role":"assistant","audio":{"id":"a","transcript":"said this"}},'
-        b'{"role":"user","content":"x"}]}'
+        b'{"messages":[{"role":"assistant","audio":{"id":"a","transcript":"said this"}},{"role":"user","content":"x"}]}'
     )
     assert req.messages[0].text() == "said this"
     assert req.messages[0].to_upstream() == {"role": "assistant", "content": "said this"}

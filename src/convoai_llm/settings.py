@@ -53,6 +53,15 @@ class Settings(BaseSettings):
     local_max_tokens: int = 256
     local_max_queue: int = 32
 
+    # --- knowledge base (RAG)
+    kb_path: Path = Path("data/kb.sqlite3")
+    rag_waiting_message: str | None = None
+    """None: by the language of the last user turn; "": no waiting chunk."""
+    rag_top_k: int = 3
+    rag_min_score: float | None = None
+    rag_timeout_s: float = 2.0
+    rag_refresh_interval_s: float = 2.0
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:

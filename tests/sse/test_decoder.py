@@ -49,9 +49,7 @@ def test_utf8_split_inside_a_character() -> None:
 
 
 @given(
-    st.lists(
-        st.text(alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",))), max_size=5
-    ),
+    st.lists(st.text(alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",))), max_size=5),
     st.data(),
 )
 def test_any_split_gives_the_same_events(payloads: list[str], data: st.DataObject) -> None:

@@ -17,9 +17,7 @@ def test_one_id_and_created_role_only_on_first() -> None:
     enc = ChunkEncoder("m", completion_id="chatcmpl-1", created=5)
     a, b, c = payload(enc.role()), payload(enc.text(TextDelta("hi"))), payload(enc.finish(Finish("length")))
     assert {x["id"] for x in (a, b, c)} == {"chatcmpl-1"} and {x["created"] for x in (a, b, c)} == {5}
-    assert a["choices"] == [
-        {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
-    ]
+    assert a["choices"] == [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]
     assert b["choices"] == [{"index": 0, "delta": {"content": "hi"}, "finish_reason": None}]
     assert c["choices"] == [{"index": 0, "delta": {}, "finish_reason": "length"}]
 
@@ -76,7 +74,5 @@ def test_metadata_chunk() -> None:
 
 def test_error_chunk_and_done() -> None:
     body = payload(error_chunk(UpstreamTimeout("slow").envelope()))
-    assert body == {
-        "error": {"message": "slow", "type": "upstream_error", "param": None, "code": "upstream_timeout"}
-    }
+    assert body == {"error": {"message": "slow", "type": "upstream_error", "param": None, "code": "upstream_timeout"}}
     assert DONE == b"data: [DONE]\n\n"

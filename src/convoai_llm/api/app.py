@@ -15,6 +15,8 @@ from convoai_llm import __version__
 from convoai_llm.api.auth import Authenticator
 from convoai_llm.api.context import AppContext
 from convoai_llm.api.metrics import Metrics, MetricsMiddleware
+from convoai_llm.api.rag import RagStage, Searcher
+from convoai_llm.api.rag import router as rag_router
 from convoai_llm.api.routes import error_response, json_response, router
 from convoai_llm.core.pipeline import Pipeline
 from convoai_llm.errors import ConvoError, error_envelope
@@ -35,7 +37,25 @@ def build_provider(settings: Settings) -> Provider:
     return LocalProvider(settings)
 
 
-def create_app(settings: Settings | None = None, *, provider: Provider | None = None) -> FastAPI:
+def build_rag(settings: Settings) -> RagStage | None:
+    """The retriever over the knowledge base, or None when the `rag` extra is not installed."""
+    try:
+        from convoai_llm.rag.retrieve import Retriever
+    except ImportError as exc:
+        log.warning("RAG disabled: %s", exc)
+        return None
+    settings.kb_path.parent.mkdir(parents=True, exist_ok=True)
+    if settings.rag_min_score is None:
+        retriever = Retriever(settings.kb_path, top_k=settings.rag_top_k)
+    else:
+        retriever = Retriever(settings.kb_path, top_k=settings.rag_top_k, min_score=settings.rag_min_score)
+    return RagStage(retriever, settings.rag_top_k, settings.rag_timeout_s)
+
+
+def create_app(
+    settings: Settings | None = None, *, provider: Provider | None = None, searcher: Searcher | None = None
+) -> FastAPI:
+    """The app. `provider` and `searcher` replace the configured ones (tests, embedding)."""
     settings = settings or Settings()
     metrics = Metrics()
 
@@ -45,6 +65,14 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
         load = getattr(prov, "load", None)
         if load is not None:
             await asyncio.to_thread(load)
+        if searcher is not None:
+            rag: RagStage | None = RagStage(searcher, settings.rag_top_k, settings.rag_timeout_s)
+        else:
+            rag = await asyncio.to_thread(build_rag, settings)
+        background: list[asyncio.Task[None]] = []
+        watch = getattr(rag.searcher, "watch", None) if rag else None
+        if watch is not None:
+            background.append(asyncio.create_task(watch(settings.rag_refresh_interval_s)))
         routes = Router(prov, settings.default_model)
         ctx = AppContext(
             settings=settings,
@@ -54,17 +82,21 @@ def create_app(settings: Settings | None = None, *, provider: Provider | None = 
             auth=Authenticator(settings.api_keys),
             metrics=metrics,
         )
+        if rag is not None:
+            ctx.extras["rag"] = rag
         app.state.ctx = ctx
         log.info("convoai-llm %s ready: provider=%s models=%s", __version__, prov.name, prov.models())
         try:
             yield
         finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             await prov.aclose()
 
-    app = FastAPI(
-        title="convoai-llm", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None
-    )
+    app = FastAPI(title="convoai-llm", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
     app.include_router(router)
+    app.include_router(rag_router)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.exception_handler(ConvoError)

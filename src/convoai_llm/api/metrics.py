@@ -40,9 +40,7 @@ class Metrics:
             "convoai_stream_duration_seconds", "Whole stream duration.", ["route"],
             buckets=_LATENCY_BUCKETS, registry=self.registry,
         )  # fmt: skip
-        self.inflight = Gauge(
-            "convoai_inflight_streams", "Streams in flight.", ["route"], registry=self.registry
-        )
+        self.inflight = Gauge("convoai_inflight_streams", "Streams in flight.", ["route"], registry=self.registry)
         self.stream_errors = Counter(
             "convoai_stream_errors", "Errors sent inside a stream.", ["route", "type"], registry=self.registry
         )

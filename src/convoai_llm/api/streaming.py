@@ -68,9 +68,7 @@ class SSEResponse(Response):
         waiter: asyncio.Future[Any] = asyncio.ensure_future(receive())
         try:
             while True:
-                done, _ = await asyncio.wait(
-                    {pump, waiter}, timeout=self.keepalive_s, return_when="FIRST_COMPLETED"
-                )
+                done, _ = await asyncio.wait({pump, waiter}, timeout=self.keepalive_s, return_when="FIRST_COMPLETED")
                 if pump in done:
                     break
                 if waiter in done:
@@ -93,9 +91,7 @@ class SSEResponse(Response):
             elapsed = time.perf_counter() - self.started
             self.metrics.duration.labels(self.route).observe(elapsed)
             if self.on_done is not None:
-                self.on_done(
-                    {"outcome": self._outcome, "ttft_ms": _ms(self._ttft), "duration_ms": _ms(elapsed)}
-                )
+                self.on_done({"outcome": self._outcome, "ttft_ms": _ms(self._ttft), "duration_ms": _ms(elapsed)})
 
     async def _pump(self, send: Send) -> None:
         enc = self.encoder

@@ -1,0 +1,81 @@
+"""`POST /rag/chat/completions`: the waiting chunk, retrieval, the passages in the prompt, the answer.
+
+When streaming, the waiting message is the first content chunk and leaves before retrieval starts;
+retrieval and the provider then run inside the stream (their errors travel in it). Retrieval has a
+time budget: past it, the answer goes on without passages rather than leaving the caller in silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import uuid
+from typing import Any, Protocol
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from convoai_llm.api.routes import app_context, read_chat_request, request_started, respond
+from convoai_llm.errors import Unavailable
+from convoai_llm.events import Event, TextDelta
+from convoai_llm.providers.base import ProviderRequest
+
+log = logging.getLogger("convoai_llm.rag")
+router = APIRouter()
+
+
+class Searcher(Protocol):
+    async def search(self, query: str, k: int | None = None) -> list[Any]: ...
+
+
+class RagStage:
+    """Retrieval as a pipeline stage: rewrites the provider request with the passages."""
+
+    def __init__(self, searcher: Searcher, top_k: int, timeout_s: float) -> None:
+        self.searcher = searcher
+        self.top_k = top_k
+        self.timeout_s = timeout_s
+
+    async def ready(self) -> bool:
+        return True
+
+    async def __call__(self, preq: ProviderRequest) -> ProviderRequest:
+        from convoai_llm.rag.prompt import inject_passages, query_for
+
+        query = query_for(preq.messages)
+        passages: list[Any] = []
+        if query:
+            try:
+                async with asyncio.timeout(self.timeout_s):
+                    passages = await self.searcher.search(query, self.top_k)
+            except TimeoutError:
+                log.warning("retrieval exceeded %.1f s; answering without passages", self.timeout_s)
+        log.debug("retrieved %d passages for request %s", len(passages), preq.request_id)
+        return dataclasses.replace(preq, messages=inject_passages(preq.messages, passages))
+
+
+def waiting_text(configured: str | None, messages: list[dict[str, Any]]) -> str:
+    if configured is not None:
+        return configured
+    from convoai_llm.rag.prompt import detect_language, query_for, waiting_message
+
+    return waiting_message(detect_language(query_for(messages)))
+
+
+@router.post("/rag/chat/completions")
+@router.post("/v1/rag/chat/completions")
+async def rag_chat_completions(request: Request) -> Response:
+    ctx = app_context(request)
+    started = request_started(request)
+    req, token = await read_chat_request(request, ctx)
+    stage: RagStage | None = ctx.extras.get("rag")
+    if stage is None:
+        raise Unavailable("The knowledge base is not available (install the `rag` extra: make setup).")
+    lead: list[Event] = []
+    if req.stream:
+        text = waiting_text(ctx.settings.rag_waiting_message, [m.to_upstream() for m in req.messages])
+        if text:
+            lead.append(TextDelta(text))
+    plan = await ctx.pipeline.prepare(req, caller_token=token, request_id=uuid.uuid4().hex, rewrite=stage, lead=lead)
+    return await respond(ctx, plan, "/rag/chat/completions", started)
