@@ -99,7 +99,7 @@ def test_real_knowledge_base_reaches_the_upstream(serve: ServeFn, upstream: Mock
     client = openai.OpenAI(base_url=server.url + "/v1/rag", api_key="x", max_retries=0)
     client.chat.completions.create(
         model="mock-stream", messages=[{"role": "user", "content": "What are your opening hours on Sunday?"}]
-    )  # noqa: E501
+    )
     added = upstream.seen[-1].body["messages"][0]
     assert added["role"] == "system" and "[1]" in added["content"]
     assert "sunday" in added["content"].lower()
