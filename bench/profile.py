@@ -1,0 +1,66 @@
+"""Summarise a py-spy ``--format raw`` capture (collapsed stacks) into the functions and packages that
+hold the CPU: self time by leaf function, inclusive time by function, self time by package."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+FRAME_RE = re.compile(r"^(?P<func>.*?) \((?P<file>[^:()]+)(?::(?P<line>\d+))?\)$")
+
+
+def package_of(path: str) -> str:
+    """A short owner for a source file: the top-level package under site-packages, or the stdlib module."""
+    if "site-packages/" in path:
+        rest = path.split("site-packages/", 1)[1]
+        return rest.split("/", 1)[0].removesuffix(".py")
+    if "/src/convoai_llm/" in path:
+        return "convoai_llm." + path.split("/src/convoai_llm/", 1)[1].split("/", 1)[0].removesuffix(".py")
+    if "/lib/python3" in path:
+        rest = path.split("/lib/python3", 1)[1].split("/", 1)[-1]
+        return "stdlib:" + rest.split("/", 1)[0].removesuffix(".py")
+    return path.rsplit("/", 1)[-1]
+
+
+def short(frame: str) -> str:
+    m = FRAME_RE.match(frame.strip())
+    if not m:
+        return frame.strip()
+    return f"{m['func']} ({package_of(m['file'])})"
+
+
+def summarise_collapsed(text: str, top: int = 25) -> dict[str, Any]:
+    self_fn: Counter[str] = Counter()
+    incl_fn: Counter[str] = Counter()
+    self_pkg: Counter[str] = Counter()
+    total = 0
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or " " not in line:
+            continue
+        stack, _, count_s = line.rpartition(" ")
+        try:
+            count = int(count_s)
+        except ValueError:
+            continue
+        frames = [f for f in stack.split(";") if f and not f.startswith("process ") and not f.startswith("thread ")]
+        if not frames:
+            continue
+        total += count
+        leaf = frames[-1]
+        self_fn[short(leaf)] += count
+        m = FRAME_RE.match(leaf.strip())
+        self_pkg[package_of(m["file"]) if m else "?"] += count
+        for f in {short(f) for f in frames}:
+            incl_fn[f] += count
+
+    def table(c: Counter[str]) -> list[tuple[str, float]]:
+        return [(k, round(100 * v / total, 1)) for k, v in c.most_common(top)] if total else []
+
+    return {
+        "samples": total,
+        "self_by_function": table(self_fn),
+        "self_by_package": table(self_pkg),
+        "inclusive_by_function": table(incl_fn),
+    }
