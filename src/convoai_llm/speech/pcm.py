@@ -78,7 +78,8 @@ def _lowpass(x: FloatArray, cutoff: float, taps: int = 63) -> FloatArray:
     n = np.arange(taps) - (taps - 1) / 2
     kernel = cutoff * np.sinc(cutoff * n) * np.blackman(taps)
     kernel /= kernel.sum()
-    out: FloatArray = np.convolve(x, kernel, mode="same")
+    delay = (taps - 1) // 2
+    out: FloatArray = np.convolve(x, kernel, mode="full")[delay : delay + x.size]  # "same", any length
     return out
 
 

@@ -14,6 +14,9 @@ time yields exactly the same sentences as feeding it all at once:
   not emitted on its own: it is merged into the next one ("Sure." + "Here is why.").
 - A sentence that grows past ``soft_max_weight`` is cut at the next comma-like break (``，、,:：``),
   so a long run-on sentence does not hold back the first audio.
+- :meth:`Segmenter.settle` (the only timing-dependent input, called by the voice pipeline when the
+  provider pauses) decides a sentence-ending mark at the very end without waiting for the next
+  character.
 
 Whitespace is never dropped between sentences: the whitespace after a boundary starts the next
 sentence, so ``"".join(sentences)`` equals the input, except that a trailing whitespace-only tail
@@ -116,6 +119,24 @@ class Segmenter:
             out[-1] = out[-1].rstrip()
         self.reset()
         return out
+
+    def settle(self) -> list[str]:
+        """The text has paused: treat the end of the buffer as followed by a space.
+
+        Called by the voice pipeline after a short silence from the provider, so a sentence whose
+        final mark arrived last is not held until the next token. A '.' right after a digit is
+        left pending (a decimal may follow: LLM tokenizers often split "3", ".", "5").
+        """
+        if not self.can_settle():
+            return []
+        return self._cut(final=True)
+
+    def can_settle(self) -> bool:
+        """Whether the pending text ends with a sentence-ending mark that `settle` would act on."""
+        pending = self._buf[self._start :].rstrip("".join(CLOSERS))
+        if not pending or pending[-1] not in ASCII_TERMINATORS | CJK_TERMINATORS:
+            return False
+        return not (pending[-1] == "." and pending[-2:-1].isdigit())
 
     @property
     def pending(self) -> str:

@@ -3,8 +3,10 @@
 `speak` reads the provider's events in a producer task. Text goes through the sentence segmenter;
 each completed sentence starts its synthesis at once (at most `concurrency` TTS processes per
 reply, at most `max_ahead` sentences synthesized ahead of what has been sent), so sentence 1 is
-spoken while sentence 2 is still being generated. The consumer (this async generator) keeps the
-order of everything:
+spoken while sentence 2 is still being generated. A sentence-ending mark is normally confirmed by
+the next character (is "3." followed by "5"?); when the provider pauses for `settle_ms` right
+after one, the segmenter is told to settle and the sentence goes to the TTS without waiting.
+The consumer (this async generator) keeps the order of everything:
 
 - per-sentence mode (default): ``AudioDelta(transcript=sentence)`` as soon as the sentence is
   complete and everything before it has been sent, then that sentence's ``AudioDelta(data=…)``.
@@ -101,11 +103,18 @@ class _Producer:
     include_text: bool
     ahead: asyncio.Semaphore | None
     running: asyncio.Semaphore
+    settle_s: float | None
     tasks: list[asyncio.Task[Synthesis]] = field(default_factory=list)
+    waiting: asyncio.Future[Event] | None = None
 
     async def run(self) -> None:
+        source = aiter(self.events)
         try:
-            async for event in self.events:
+            while True:
+                try:
+                    event = await self._next(source)
+                except StopAsyncIteration:
+                    break
                 if isinstance(event, TextDelta):
                     if self.include_text:
                         self.queue.put_nowait(event)
@@ -122,7 +131,25 @@ class _Producer:
         except Exception as exc:
             self.queue.put_nowait(_Failed(exc))
         finally:
+            if self.waiting is not None and not self.waiting.done():
+                self.waiting.cancel()
+                with contextlib.suppress(BaseException):
+                    await self.waiting
             await _close(self.events)
+
+    async def _next(self, source: AsyncIterator[Event]) -> Event:
+        """The next provider event; if a sentence end is pending and the provider pauses for
+        `settle_s`, the sentence is cut without waiting for the next token."""
+        if self.settle_s is None or not self.segmenter.can_settle():
+            return await anext(source)
+        self.waiting = asyncio.ensure_future(anext(source))
+        done, _ = await asyncio.wait({self.waiting}, timeout=self.settle_s)
+        if not done:
+            for sentence in self.segmenter.settle():
+                await self._say(sentence)
+        event = await self.waiting
+        self.waiting = None
+        return event
 
     async def _say(self, sentence: str) -> None:
         if self.ahead is not None:
@@ -154,6 +181,7 @@ async def speak(
     segmenter: Segmenter | None = None,
     concurrency: int = 2,
     max_ahead: int = 3,
+    settle_ms: float | None = 50.0,
 ) -> AsyncIterator[Event]:
     """Speech for a provider's reply. See the module docstring for the order of events."""
     queue: asyncio.Queue[_Item] = asyncio.Queue()
@@ -165,6 +193,7 @@ async def speak(
         include_text,
         None if transcript_first else asyncio.Semaphore(max_ahead),
         asyncio.Semaphore(concurrency),
+        None if settle_ms is None else settle_ms / 1000.0,
     )
     runner = asyncio.create_task(producer.run())
     chunker = _Chunker(reply_id)
