@@ -22,28 +22,20 @@ class Question:
 QUESTIONS: tuple[Question, ...] = (
     # --- English, worded like the documents
     Question("How much does the Day Pass cost?", "en/pricing.md", "Day Pass costs 15 dollars"),
-    Question(
-        "What is the price per minute for pay as you go riding?", "en/pricing.md", "25 cents per minute"
-    ),
+    Question("What is the price per minute for pay as you go riding?", "en/pricing.md", "25 cents per minute"),
     Question("How much is the Explorer plan per month?", "en/pricing.md", "Explorer plan costs 49"),
     Question("Do students get a discount on monthly plans?", "en/pricing.md", "40 percent off"),
-    Question(
-        "What are the opening hours of the Northgate service centre?", "en/opening-hours.md", "480 Northgate"
-    ),
+    Question("What are the opening hours of the Northgate service centre?", "en/opening-hours.md", "480 Northgate"),
     Question("Is Harborview Central open on Sundays?", "en/opening-hours.md", "Closed on Sundays"),
     Question("What is the support hotline number?", "en/opening-hours.md", "555-0199"),
     Question("How do I cancel my monthly plan?", "en/membership-and-refunds.html", "Cancel plan"),
     Question("How old must riders be?", "en/membership-and-refunds.html", "at least 16 years old"),
-    Question(
-        "What should I do if the bike does not unlock?", "en/troubleshooting.md", "button under the saddle"
-    ),
+    Question("What should I do if the bike does not unlock?", "en/troubleshooting.md", "button under the saddle"),
     Question("How far does a full battery last?", "en/troubleshooting.md", "about 70 kilometres"),
     Question("What is the fee for leaving a bike outside a parking zone?", "en/pricing.md", "relocation fee"),
     Question("Are helmets mandatory?", "en/safety.txt", "Helmets are mandatory"),
     Question("What happens on Christmas Day?", "en/opening-hours.md", "Christmas Day"),
-    Question(
-        "What do I get for the referral programme?", "en/membership-and-refunds.html", "5 free ride credits"
-    ),
+    Question("What do I get for the referral programme?", "en/membership-and-refunds.html", "5 free ride credits"),
     Question("Is there a deposit if I pay with a prepaid card?", "en/pricing.md", "50 dollar deposit"),
     Question("The motor makes a clicking noise, what now?", "en/troubleshooting.md", "clicking noise"),
     # --- English, paraphrased: no content word shared with the answer passage
@@ -54,9 +46,7 @@ QUESTIONS: tuple[Question, ...] = (
         "refund the whole ride",
         True,
     ),
-    Question(
-        "Can I bring my toddler along on the back?", "en/safety.txt", "Children may not be carried", True
-    ),
+    Question("Can I bring my toddler along on the back?", "en/safety.txt", "Children may not be carried", True),
     Question("What is the top speed with motor help?", "en/safety.txt", "25 kilometres per hour", True),
     Question("My card was billed two times for one trip", "en/troubleshooting.md", "temporary hold", True),
     Question("When can I phone someone for help?", "en/opening-hours.md", "555-0199", True),

@@ -53,9 +53,7 @@ class Embedder:
     loop and other requests; one query embeds in a few ms on one core).
     """
 
-    def __init__(
-        self, model_path: Path | None = None, tokenizer_path: Path | None = None, *, threads: int = 1
-    ) -> None:
+    def __init__(self, model_path: Path | None = None, tokenizer_path: Path | None = None, *, threads: int = 1) -> None:
         model = model_path or installed_file(_MODEL_DIST, _MODEL_FILE)
         vocab = tokenizer_path or installed_file(_TOKENIZER_DIST, _TOKENIZER_FILE)
         self._tokenizer = Tokenizer.from_file(str(vocab))
@@ -66,9 +64,7 @@ class Embedder:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        self._session = ort.InferenceSession(
-            str(model), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self._session = ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
         self.model_id = MODEL_ID
         self.dimension = DIMENSION

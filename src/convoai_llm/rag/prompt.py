@@ -24,7 +24,7 @@ _FOLLOW_UP_EN = re.compile(
 )
 _FOLLOW_UP_ZH = re.compile(r"^\s*(那|还有|那么|另外|然后|再问|那如果|如果是)|呢\s*[？?]?\s*$")
 _PRONOUNS_EN = re.compile(r"\b(it|its|that|this|they|them|those|there|one)\b", re.IGNORECASE)
-_SHORT_EN_WORDS = 4
+_SHORT_EN_WORDS = 6
 _SHORT_ZH_CHARS = 8
 
 
@@ -58,12 +58,9 @@ def is_follow_up(text: str) -> bool:
     if detect_language(text) == "zh":
         short = len(_CJK.findall(text)) <= _SHORT_ZH_CHARS
         return short and _FOLLOW_UP_ZH.search(text) is not None
-    words = _LATIN_WORD.findall(text)
-    if len(words) > _SHORT_EN_WORDS + 2:
+    if len(_LATIN_WORD.findall(text)) > _SHORT_EN_WORDS:
         return False
-    return _FOLLOW_UP_EN.search(text) is not None or (
-        len(words) <= _SHORT_EN_WORDS and _PRONOUNS_EN.search(text) is not None
-    )
+    return _FOLLOW_UP_EN.search(text) is not None or _PRONOUNS_EN.search(text) is not None
 
 
 def query_for(messages: Sequence[dict[str, Any]]) -> str:
@@ -84,8 +81,7 @@ def _instructions(lang: Language, has_passages: bool) -> str:
         empty = "知识库里没有找到与这个问题相关的资料。请告诉用户知识库里没有这方面的信息，不要编造答案。"
     else:
         head = (
-            "Answer the user's question using only the knowledge base passages below. "
-            "Keep it short and easy to speak."
+            "Answer the user's question using only the knowledge base passages below. Keep it short and easy to speak."
         )
         missing = (
             "If the passages do not contain the answer, say that the knowledge base has no information "

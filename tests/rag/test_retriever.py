@@ -1,0 +1,71 @@
+"""The async retriever: searches run off the event loop; refreshes swap in a new index without blocking."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import threading
+import time
+from pathlib import Path
+
+from convoai_llm.rag.embed import Embedder
+from convoai_llm.rag.ingest import Ingestor
+from convoai_llm.rag.retrieve import Retriever
+from convoai_llm.rag.store import KnowledgeStore
+from convoai_llm.rag.tokenize import Tokenizer
+
+
+async def test_search_runs_in_a_worker_thread(retriever: Retriever) -> None:
+    loop_thread = threading.get_ident()
+    seen: list[int] = []
+    original = retriever.search_sync
+
+    def spy(query: str, k: int | None = None) -> list:  # type: ignore[type-arg]
+        seen.append(threading.get_ident())
+        return original(query, k)
+
+    retriever.search_sync = spy  # type: ignore[method-assign]
+    try:
+        passages = await retriever.search("How much does the Day Pass cost?")
+    finally:
+        del retriever.search_sync
+    assert seen and seen[0] != loop_thread
+    assert "15 dollars" in passages[0].text
+    assert passages[0].title == "Zephyr Bikes pricing" and passages[0].chunk_id > 0
+
+
+async def test_refresh_swaps_index_while_searches_continue(
+    tmp_path: Path, sample_db: Path, embedder: Embedder, tokenizer: Tokenizer
+) -> None:
+    db = tmp_path / "kb.sqlite3"
+    shutil.copy(sample_db, db)
+    retriever = Retriever(db, embedder=embedder, tokenizer=tokenizer)
+    assert not await retriever.refresh_if_changed()
+    question = "What is the name of the heron mascot?"
+    assert await retriever.search(question) == []
+
+    new_doc = tmp_path / "mascot.md"
+    new_doc.write_text("# Mascot\n\nThe Zephyr mascot is a purple heron called Breeze.\n", encoding="utf-8")
+    with KnowledgeStore(db, model_id=embedder.model_id) as store:
+        Ingestor(store, embedder, tokenizer).add(new_doc)
+        new_version = store.version()
+
+    # Make the rebuild slow: searches must still be answered (from the old index) meanwhile.
+    original_build = retriever._build
+
+    def slow_build():  # type: ignore[no-untyped-def]
+        time.sleep(0.5)
+        return original_build()
+
+    retriever._build = slow_build  # type: ignore[method-assign]
+    refresh = asyncio.create_task(retriever.refresh_if_changed())
+    second = asyncio.create_task(retriever.refresh_if_changed())  # shares the rebuild in flight
+    await asyncio.sleep(0.05)
+    started = time.perf_counter()
+    during = await retriever.search(question)
+    assert time.perf_counter() - started < 0.4, "search waited for the rebuild"
+    assert during == [] and not refresh.done()
+    assert await refresh and await second
+    assert retriever.version == new_version
+    after = await retriever.search(question)
+    assert after and "purple heron" in after[0].text
