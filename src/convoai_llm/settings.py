@@ -62,6 +62,19 @@ class Settings(BaseSettings):
     rag_timeout_s: float = 2.0
     rag_refresh_interval_s: float = 2.0
 
+    # --- audio route
+    audio_dir: Path | None = None
+    """Pre-recorded clips (NAME.txt + NAME.pcm/.wav, optional keywords.json)."""
+    audio_mode: Literal["auto", "live"] = "auto"
+    """auto: a clip when one matches by the clip rule, else live speech; live: always live speech."""
+    audio_realtime: bool = True
+    audio_speed: float = 2.0
+    """Clip pacing: 1.0 = playback speed, 2.0 = twice as fast as playback."""
+    audio_transcript_first: bool = False
+    audio_words: bool = False
+    speak_assistant_last: bool = True
+    """On the audio route, a conversation ending with an assistant turn is spoken, not sent to the LLM."""
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:

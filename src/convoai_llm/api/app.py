@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from convoai_llm import __version__
+from convoai_llm.api.audio import router as audio_router
 from convoai_llm.api.auth import Authenticator
 from convoai_llm.api.context import AppContext
 from convoai_llm.api.metrics import Metrics, MetricsMiddleware
@@ -52,6 +53,16 @@ def build_rag(settings: Settings) -> RagStage | None:
     return RagStage(retriever, settings.rag_top_k, settings.rag_timeout_s)
 
 
+def build_speech(settings: Settings) -> dict[str, object]:
+    """The TTS engine and the clip library, when the speech code and its inputs are there."""
+    from convoai_llm.speech import ClipLibrary, EspeakTTS
+
+    parts: dict[str, object] = {"tts": EspeakTTS()}
+    if settings.audio_dir is not None:
+        parts["clips"] = ClipLibrary.load(settings.audio_dir)
+    return parts
+
+
 def create_app(
     settings: Settings | None = None, *, provider: Provider | None = None, searcher: Searcher | None = None
 ) -> FastAPI:
@@ -84,6 +95,7 @@ def create_app(
         )
         if rag is not None:
             ctx.extras["rag"] = rag
+        ctx.extras.update(await asyncio.to_thread(build_speech, settings))
         app.state.ctx = ctx
         log.info("convoai-llm %s ready: provider=%s models=%s", __version__, prov.name, prov.models())
         try:
@@ -97,6 +109,7 @@ def create_app(
     app = FastAPI(title="convoai-llm", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
     app.include_router(router)
     app.include_router(rag_router)
+    app.include_router(audio_router)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.exception_handler(ConvoError)
