@@ -67,11 +67,11 @@ def test_live_speech_starts_before_the_answer_is_complete(serve: ServeFn, tmp_pa
         (t, c["choices"][0]["delta"]["audio"])
         for t, c in chunks
         if c.get("choices") and "audio" in c["choices"][0]["delta"]
-    ]  # type: ignore[index,operator]  # noqa: E501
+    ]  # type: ignore[index,operator]
     first_data = next(t for t, a in audio if "data" in a)
     assert first_data - sent < 1.2, "the first sentence's audio waited for the whole answer"
     transcripts = "".join(a["transcript"] for _, a in audio if "transcript" in a)
-    assert transcripts.split() == "The first sentence is here. The second one came later.".split()
+    assert transcripts.split() == ["The", "first", "sentence", "is", "here.", "The", "second", "one", "came", "later."]
     pcm = pcm_of(chunks)
     path = tmp_path / "reply.wav"
     with wave.open(str(path), "wb") as w:
