@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from speech_helpers import FakeTTS
+
+from tests.speech.speech_helpers import FakeTTS
 
 
 @pytest.fixture

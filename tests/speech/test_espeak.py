@@ -7,11 +7,11 @@ import wave
 from pathlib import Path
 
 import pytest
-from speech_helpers import children, needs_espeak
 
 from convoai_llm.errors import Unavailable
 from convoai_llm.speech import pcm
 from convoai_llm.speech.tts import EspeakTTS, TTSEngine, TTSFailed, TTSUnavailable, speakable
+from tests.speech.speech_helpers import children, needs_espeak
 
 
 def spoken_span_ms(data: bytes) -> float:

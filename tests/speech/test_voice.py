@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from speech_helpers import FakeTTS, children, needs_espeak
 
 from convoai_llm.events import AudioDelta, Event, Finish, Started, TextDelta, ToolCallDelta, Usage
 from convoai_llm.speech import pcm
 from convoai_llm.speech.clips import Clip
 from convoai_llm.speech.tts import EspeakTTS, TTSFailed
 from convoai_llm.speech.voice import play_clip, speak, speak_text
+from tests.speech.speech_helpers import FakeTTS, children, needs_espeak
 
 REPLY = "chatcmpl-test"
 

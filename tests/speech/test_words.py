@@ -5,10 +5,10 @@ import re
 
 import numpy as np
 import pytest
-from speech_helpers import needs_espeak
 
 from convoai_llm.speech.tts import EspeakTTS
 from convoai_llm.speech.words import estimate, shift, tokens, voiced_span_ms
+from tests.speech.speech_helpers import needs_espeak
 
 
 def test_tokens() -> None:
