@@ -49,6 +49,30 @@ class UvicornThread:
         self.thread.join(timeout=15)
 
 
+OPENAI_TOP_LEVEL = frozenset(
+    {
+        "model", "messages", "stream", "stream_options", "temperature", "top_p", "max_tokens", "max_completion_tokens",
+        "stop", "n", "seed", "tools", "tool_choice", "parallel_tool_calls", "response_format", "presence_penalty",
+        "frequency_penalty", "logit_bias", "logprobs", "top_logprobs", "user", "reasoning_effort", "service_tier",
+        "prediction", "modalities", "audio", "store", "metadata", "verbosity", "web_search_options",
+        "safety_identifier", "prompt_cache_key",
+    }
+)  # fmt: skip
+OPENAI_MESSAGE_KEYS = frozenset({"role", "content", "name", "tool_calls", "tool_call_id"})
+
+
+def openai_shape_problem(body: dict[str, Any]) -> str | None:
+    """What OpenAI would reject in this body (an unknown top-level or message field), else None."""
+    for key in body:
+        if key not in OPENAI_TOP_LEVEL:
+            return f"Unrecognized request argument supplied: {key}"
+    for i, message in enumerate(body.get("messages") or []):
+        for key in message:
+            if key not in OPENAI_MESSAGE_KEYS:
+                return f"Additional properties are not allowed ('{key}' was unexpected) - 'messages.{i}'"
+    return None
+
+
 def chunk(model: str, delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> bytes:
     body: dict[str, Any] = {
         "id": "chatcmpl-upstream",
@@ -81,6 +105,8 @@ class MockUpstream:
 
     text: str = "Hello from the mock upstream ."
     pace: float = 0.01
+    strict: bool = False
+    """Reject any field the OpenAI API does not accept, with a 400 as OpenAI does."""
     seen: list[Seen] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -117,6 +143,11 @@ class MockUpstream:
         seen = Seen(body=body, headers=dict(request.headers))
         self.seen.append(seen)
         model = str(body.get("model") or "mock-stream")
+        if model == "mock-strict" or self.strict:
+            problem = openai_shape_problem(body)
+            if problem:
+                err = {"error": {"message": problem, "type": "invalid_request_error", "param": None, "code": None}}
+                return web.json_response(err, status=400)
         try:
             resp = await self._behave(model, request, body)
             seen.finished = True

@@ -141,3 +141,21 @@ def test_missing_tts_is_503(serve: ServeFn, monkeypatch: pytest.MonkeyPatch) -> 
     resp = httpx.post(server.url + "/audio/chat/completions", json={"messages": [{"role": "user", "content": "x"}],
                                                                      "stream": True})  # fmt: skip
     assert resp.status_code == 503 and "espeak-ng" in resp.json()["error"]["message"]
+
+
+@needs_espeak
+def test_subtitle_words_follow_the_audio(serve: ServeFn) -> None:
+    scripted = ScriptedProvider()
+    scripted.enqueue_text("Good morning to you. ", "The weather is fine today.")
+    server = serve(provider=scripted, audio_mode="live", audio_words=True)
+    chunks, _ = stream_audio(server.url, {"messages": [{"role": "user", "content": "Hi"}]})
+    audio = [d["audio"] for d in deltas(chunks) if "audio" in d]
+    words = [w for a in audio for w in a.get("words", [])]  # type: ignore[union-attr]
+    transcript = "".join(a["transcript"] for a in audio if "transcript" in a)  # type: ignore[index,operator]
+    total_ms = len(pcm_of(chunks)) / 32
+    assert [w["text"] for w in words] == transcript.split()
+    starts = [w["start_ts"] for w in words]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts)
+    for w in words:
+        assert 0 <= w["start_ts"] < w["end_ts"] <= total_ms + 1
+        assert w["duration"] == w["end_ts"] - w["start_ts"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -74,6 +74,15 @@ class Settings(BaseSettings):
     audio_words: bool = False
     speak_assistant_last: bool = True
     """On the audio route, a conversation ending with an assistant turn is spoken, not sent to the LLM."""
+    text_assistant_last: Literal["answer", "repeat"] = "answer"
+    """On the text routes, a conversation ending with an assistant turn: answer it normally, or repeat
+    that text as the reply without calling the LLM (the engine then speaks it)."""
+
+    # --- the engine's custom_metadata first chunk, per route (JSON objects); a request may override
+    # with a top-level `custom_metadata` object (e.g. through the engine's `params`).
+    chat_custom_metadata: dict[str, Any] | None = None
+    rag_custom_metadata: dict[str, Any] | None = None
+    audio_custom_metadata: dict[str, Any] | None = None
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -16,6 +16,7 @@ from convoai_llm.api.audio import router as audio_router
 from convoai_llm.api.auth import Authenticator
 from convoai_llm.api.context import AppContext
 from convoai_llm.api.metrics import Metrics, MetricsMiddleware
+from convoai_llm.api.playground import router as playground_router
 from convoai_llm.api.rag import RagStage, Searcher
 from convoai_llm.api.rag import router as rag_router
 from convoai_llm.api.routes import error_response, json_response, router
@@ -110,6 +111,7 @@ def create_app(
     app.include_router(router)
     app.include_router(rag_router)
     app.include_router(audio_router)
+    app.include_router(playground_router)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.exception_handler(ConvoError)

@@ -16,7 +16,14 @@ from typing import Any, Protocol
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from convoai_llm.api.routes import app_context, read_chat_request, request_started, respond
+from convoai_llm.api.routes import (
+    app_context,
+    read_chat_request,
+    repeat_assistant,
+    request_started,
+    respond,
+    wants_repeat,
+)
 from convoai_llm.errors import Unavailable
 from convoai_llm.events import Event, TextDelta
 from convoai_llm.providers.base import ProviderRequest
@@ -69,6 +76,8 @@ async def rag_chat_completions(request: Request) -> Response:
     ctx = app_context(request)
     started = request_started(request)
     req, token = await read_chat_request(request, ctx)
+    if wants_repeat(ctx, req):
+        return await respond(ctx, repeat_assistant(req), "/rag/chat/completions", started)
     stage: RagStage | None = ctx.extras.get("rag")
     if stage is None:
         raise Unavailable("The knowledge base is not available (install the `rag` extra: make setup).")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -17,6 +18,7 @@ from convoai_llm.api.context import AppContext
 from convoai_llm.api.streaming import SSEResponse
 from convoai_llm.core.pipeline import Plan, collect
 from convoai_llm.errors import ConvoError
+from convoai_llm.events import Event, Finish, Metadata, TextDelta
 from convoai_llm.schemas.request import ChatRequest, parse_chat_request
 from convoai_llm.schemas.response import completion_body, models_body
 from convoai_llm.sse.encoder import ChunkEncoder
@@ -56,10 +58,44 @@ def identity(req: ChatRequest) -> dict[str, Any]:
     return {k: extra[k] for k in IDENTITY_FIELDS if k in extra and isinstance(extra[k], str | int)}
 
 
+ROUTE_METADATA = {
+    "/chat/completions": "chat_custom_metadata",
+    "/rag/chat/completions": "rag_custom_metadata",
+    "/audio/chat/completions": "audio_custom_metadata",
+}
+
+
+def custom_metadata(ctx: AppContext, req: ChatRequest, route: str) -> Metadata | None:
+    """The engine's custom_metadata chunk: the request's own `custom_metadata`, else the route's setting."""
+    override = (req.model_extra or {}).get("custom_metadata")
+    if isinstance(override, dict):
+        return Metadata(override) if override else None
+    configured = getattr(ctx.settings, ROUTE_METADATA[route], None)
+    return Metadata(configured) if configured else None
+
+
+def repeat_assistant(req: ChatRequest) -> Plan:
+    """The reply is the last assistant turn's text, spoken as is (no LLM call)."""
+
+    async def events() -> AsyncIterator[Event]:
+        yield TextDelta(req.messages[-1].text())
+        yield Finish("stop")
+
+    return Plan(req, "repeat", events())
+
+
+def wants_repeat(ctx: AppContext, req: ChatRequest) -> bool:
+    last = req.messages[-1]
+    return ctx.settings.text_assistant_last == "repeat" and last.role == "assistant" and bool(last.text().strip())
+
+
 async def respond(
     ctx: AppContext, plan: Plan, route: str, started: float, *, text_with_audio: bool = False
 ) -> Response:
     req = plan.request
+    metadata = custom_metadata(ctx, req, route)
+    if metadata is not None:
+        plan.prefix.insert(0, metadata)
     encoder = ChunkEncoder(plan.model)
     fields = {"route": route, "id": encoder.id, "model": plan.model, "stream": req.stream, **identity(req)}
 
@@ -82,6 +118,8 @@ async def chat_completions(request: Request) -> Response:
     ctx = app_context(request)
     started = request_started(request)
     req, token = await read_chat_request(request, ctx)
+    if wants_repeat(ctx, req):
+        return await respond(ctx, repeat_assistant(req), "/chat/completions", started)
     plan = await ctx.pipeline.prepare(req, caller_token=token, request_id=uuid.uuid4().hex)
     return await respond(ctx, plan, "/chat/completions", started)
 
