@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import shutil
 import sys
 import time
 
@@ -41,6 +40,7 @@ def parse(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     ap.add_argument("--nonstream-seconds", type=float)
     ap.add_argument("--hangups", type=int, help="hang-up streams per target")
     ap.add_argument("--label", help="results folder name (default: quick or full)")
+    ap.add_argument("--report-only", metavar="LABEL", help="re-render bench/results/LABEL from its summary.json")
     ap.add_argument("--wait-for-server", type=float, default=0.0, help="seconds to wait for src/convoai_llm to exist")
     a = ap.parse_args(argv)
     q = a.quick
@@ -65,8 +65,25 @@ def parse(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     return c, a
 
 
+def rerender(label: str) -> int:
+    from bench.procs import ROOT
+    from bench.profile import summarise_collapsed
+
+    dest = ROOT / "bench" / "results" / label
+    out = orjson.loads((dest / "summary.json").read_bytes())
+    prof = out.get("profile") or {}
+    if prof.get("file") and (dest / prof["file"]).exists():
+        prof.update(summarise_collapsed((dest / prof["file"]).read_text()))
+    (dest / "summary.json").write_bytes(orjson.dumps(out, option=orjson.OPT_INDENT_2))
+    md = report.write(out, dest, out.get("command", "python -m bench"))
+    print(md)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     cfg, a = parse(argv)
+    if a.report_only:
+        return rerender(a.report_only)
     from bench.targets import convoai_available
 
     if a.wait_for_server > 0 and any(t.startswith("convoai-llm") for t in cfg.targets):
@@ -80,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         run.start()
         run.sanity()
         run.out["targets_run"] = list(run.targets)
+        run.warmup()
         run.matrix()
         if cfg.hangup_count:
             run.hangup()
@@ -94,13 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         run.stop()
     run.out["duration_s"] = time.monotonic() - t0
+    run.out["command"] = cmd.strip()
     run.save()
-    compact = {k: v for k, v in run.out.items()}
-    (run.report_dir / "summary.json").write_bytes(orjson.dumps(compact, option=orjson.OPT_INDENT_2))
+    (run.report_dir / "summary.json").write_bytes(orjson.dumps(run.out, option=orjson.OPT_INDENT_2))
     md = report.write(run.out, run.report_dir, cmd.strip())
     log(f"report: {md} ({run.out['duration_s']:.0f}s)")
-    if shutil.get_terminal_size().columns and md.exists():
-        print(md.read_text())
+    print(md.read_text())
     return 0
 
 

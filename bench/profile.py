@@ -4,6 +4,7 @@ hold the CPU: self time by leaf function, inclusive time by function, self time 
 from __future__ import annotations
 
 import re
+import sys
 from collections import Counter
 from typing import Any
 
@@ -11,16 +12,24 @@ FRAME_RE = re.compile(r"^(?P<func>.*?) \((?P<file>[^:()]+)(?::(?P<line>\d+))?\)$
 
 
 def package_of(path: str) -> str:
-    """A short owner for a source file: the top-level package under site-packages, or the stdlib module."""
+    """A short owner for a source file: the top-level package (py-spy prints paths relative to
+    sys.path, e.g. ``uvicorn/protocols/http/httptools_impl.py``), ``convoai_llm.<subpackage>``, or
+    ``stdlib:<module>``."""
+    if path.startswith("<frozen "):
+        return "stdlib:" + path.removeprefix("<frozen ").rstrip(">")
     if "site-packages/" in path:
-        rest = path.split("site-packages/", 1)[1]
-        return rest.split("/", 1)[0].removesuffix(".py")
-    if "/src/convoai_llm/" in path:
-        return "convoai_llm." + path.split("/src/convoai_llm/", 1)[1].split("/", 1)[0].removesuffix(".py")
-    if "/lib/python3" in path:
-        rest = path.split("/lib/python3", 1)[1].split("/", 1)[-1]
-        return "stdlib:" + rest.split("/", 1)[0].removesuffix(".py")
-    return path.rsplit("/", 1)[-1]
+        path = path.split("site-packages/", 1)[1]
+    elif "/src/convoai_llm/" in path:
+        path = "convoai_llm/" + path.split("/src/convoai_llm/", 1)[1]
+    elif "/lib/python3" in path:
+        path = path.split("/lib/python3", 1)[1].split("/", 1)[-1]
+    parts = path.split("/")
+    top = parts[0].removesuffix(".py")
+    if top == "convoai_llm" and len(parts) > 1:
+        return "convoai_llm." + parts[1].removesuffix(".py")
+    if top in sys.stdlib_module_names:
+        return "stdlib:" + top
+    return top
 
 
 def short(frame: str) -> str:
@@ -58,6 +67,10 @@ def summarise_collapsed(text: str, top: int = 25) -> dict[str, Any]:
     def table(c: Counter[str]) -> list[tuple[str, float]]:
         return [(k, round(100 * v / total, 1)) for k, v in c.most_common(top)] if total else []
 
+    # Frames on (nearly) every stack (the CLI, uvicorn's and asyncio's run loops) say nothing.
+    common = {k for k, v in incl_fn.items() if total and v / total > 0.95}
+    for k in common:
+        del incl_fn[k]
     return {
         "samples": total,
         "self_by_function": table(self_fn),

@@ -170,14 +170,14 @@ def markdown(out: Json, cmd: str) -> str:
     L.append(
         "| streams | target | load generator CPU (1.0 = saturated) | generator loop lag p99 ms | "
         "mock CPU cores | "
-        "machine busy cores (of 2) |"
+        "machine busy cores (of 2) | of which other processes (not bench) |"
     )
-    L.append("|---|---|---|---|---|---|")
+    L.append("|---|---|---|---|---|---|---|")
     for lvl in sorted(out.get("levels", {}), key=int):
         for t, a in out["levels"][lvl].items():
             L.append(
                 f"| {lvl} | {t} | {a['loadgen_cpu_util']:.2f} | {a['loadgen_lag_p99_ms']:.1f} | "
-                f"{a['mock_cpu_util']:.2f} | {a['machine_busy_cores']:.2f} |"
+                f"{a['mock_cpu_util']:.2f} | {a['machine_busy_cores']:.2f} | {a.get('other_cores', 0.0):.2f} |"
             )
     if out.get("hangup"):
         L += ["", "## Client hang-up -> upstream connection closed", ""]
@@ -227,6 +227,13 @@ def markdown(out: Json, cmd: str) -> str:
         L += [f"| {k} | {v} |" for k, v in p["self_by_package"][:15]]
         L += ["", "| self time by function | % |", "|---|---|"]
         L += [f"| `{k}` | {v} |" for k, v in p["self_by_function"][:20]]
+        L += ["", "| inclusive time by function (frames on > 95% of stacks left out) | % |", "|---|---|"]
+        L += [f"| `{k}` | {v} |" for k, v in p["inclusive_by_function"][:20]]
+        L.append("")
+        L.append(
+            "py-spy samples a runnable thread whether or not it holds a core, and uvloop's own C code (polling, "
+            "socket I/O) shows as `Runner.run`."
+        )
     L += ["", "![added latency vs concurrency](latency.png)", ""]
     return "\n".join(L)
 

@@ -163,6 +163,8 @@ class Run:
         }
         res["mock"] = {"cpu_s": ms.cpu_s, "cpu_util": ms.cpu_s / wall if wall else 0.0}
         res["machine_busy_cores"] = busy / wall if wall else 0.0
+        ours = ms.cpu_s + res["loadgen"]["cpu_s"] + (ts.cpu_s if t.name != "direct" else 0.0)
+        res["other_cores"] = max(0.0, busy - ours) / wall if wall else 0.0
         return res
 
     def stream_args(self, t: tg.Target, level: int, k: int) -> tuple[list[str], float]:
@@ -191,6 +193,14 @@ class Run:
                     t.stop()
                     del self.targets[name]
 
+    def warmup(self) -> None:
+        """A discarded burst per target so lazy imports and first-connection costs stay out of level 1."""
+        for name, t in self.targets.items():
+            args, to = self.stream_args(t, 16, 1)
+            with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
+                r = self.loadgen(args, to)
+                log(f"warm-up {name}: {r['ok']}/{r['streams']} ok")
+
     def matrix(self) -> None:
         c = self.cfg
         levels: Json = {}
@@ -208,8 +218,8 @@ class Run:
             rounds = 1 if ceiling_level else c.rounds
             k = max(c.streams_per_worker, math.ceil(c.min_samples / (level * rounds)))
             names = [n for n in self.targets if n not in failed]
-            if ceiling_level and len([n for n in names if n != "direct"]) == 0:
-                break
+            if ceiling_level and len(names) == (1 if len(self.targets) > 1 else 0):
+                break  # only the direct path left (or nothing at all): the ceiling search is over
             pooled: dict[str, list[Json]] = {n: [] for n in names}
             log(f"level {level}: {rounds} round(s) x {len(names)} targets, {k} streams per worker")
             for r in range(rounds):
@@ -239,6 +249,12 @@ class Run:
                 for a in agg.values():
                     for key in ("ttft_p50", "ttft_p99", "gap_p50", "gap_p99"):
                         a[f"added_{key}"] = sub(a.get(key), d.get(key))
+            d = agg.get("direct")
+            if ceiling_level and d is not None and not d["clean"]:
+                # The mock or the generator itself stalls here: figures above this level mean nothing.
+                self.out["harness_ceiling"] = level
+                log(f"  the direct path stalls at {level}: the harness's own ceiling; stopping")
+                failed.update({n: level for n in names})
             for n, a in agg.items():
                 bad = a["streams"] == 0 or (
                     a["errors"] / a["streams"] > c.fail_error_rate
@@ -508,6 +524,7 @@ def aggregate(runs: list[Json]) -> Json:
         "loadgen_cpu_util": max(r["loadgen"]["cpu_util"] for r in runs),
         "loadgen_lag_p99_ms": max(r["loadgen"]["loop_lag_p99_ms"] or 0 for r in runs),
         "machine_busy_cores": max(r["machine_busy_cores"] for r in runs),
+        "other_cores": max(r.get("other_cores", 0.0) for r in runs),
     }
 
 

@@ -117,13 +117,17 @@ def test_nonstream_mode(mock: str) -> None:
 
 def test_profile_summary() -> None:
     text = (
-        "process 1;thread (0x1);run (uvicorn/server.py:10);encode (/x/site-packages/orjson/__init__.py:3) 30\n"
-        "process 1;thread (0x1);run (uvicorn/server.py:10);handle (/w/src/convoai_llm/api/routes.py:5) 70\n"
+        "process 1;thread (0x1);run (uvicorn/server.py:10);encode (orjson/__init__.py:3) 30\n"
+        "process 1;thread (0x1);run (uvicorn/server.py:10);pump (convoai_llm/api/streaming.py:9);"
+        "send (uvicorn/protocols/http/httptools_impl.py:5) 50\n"
+        "process 1;thread (0x1);run (uvicorn/server.py:10);handle (/w/src/convoai_llm/api/routes.py:5) 20\n"
     )
     s = summarise_collapsed(text)
     assert s["samples"] == 100
-    assert dict(s["self_by_package"]) == {"convoai_llm.api": 70.0, "orjson": 30.0}
-    assert dict(s["inclusive_by_function"])["run (server.py)"] == 100.0
+    assert dict(s["self_by_package"]) == {"uvicorn": 50.0, "orjson": 30.0, "convoai_llm.api": 20.0}
+    incl = dict(s["inclusive_by_function"])
+    assert incl["pump (convoai_llm.api)"] == 50.0
+    assert "run (uvicorn)" not in incl  # on every stack: left out
 
 
 def test_rss_growth_slope() -> None:
