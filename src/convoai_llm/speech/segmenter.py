@@ -160,9 +160,7 @@ class Segmenter:
             if char in CJK_TERMINATORS or char in ASCII_TERMINATORS:
                 run_end = i + 1
                 while run_end < n and (
-                    buf[run_end] in CJK_TERMINATORS
-                    or buf[run_end] in ASCII_TERMINATORS
-                    or buf[run_end] in CLOSERS
+                    buf[run_end] in CJK_TERMINATORS or buf[run_end] in ASCII_TERMINATORS or buf[run_end] in CLOSERS
                 ):
                     run_end += 1
                 if run_end == n and not final:

@@ -119,9 +119,7 @@ class EspeakTTS:
                 stderr=asyncio.subprocess.PIPE,
             )
         except FileNotFoundError as exc:
-            raise TTSUnavailable(
-                f"{self.binary} is not installed (Debian: apt-get install espeak-ng)"
-            ) from exc
+            raise TTSUnavailable(f"{self.binary} is not installed (Debian: apt-get install espeak-ng)") from exc
         try:
             out, err = await asyncio.wait_for(proc.communicate(stdin), self.timeout_s)
         except TimeoutError as exc:

@@ -181,7 +181,7 @@ async def speak(
     segmenter: Segmenter | None = None,
     concurrency: int = 2,
     max_ahead: int = 3,
-    settle_ms: float | None = 50.0,
+    settle_ms: float | None = 30.0,
 ) -> AsyncIterator[Event]:
     """Speech for a provider's reply. See the module docstring for the order of events."""
     queue: asyncio.Queue[_Item] = asyncio.Queue()
@@ -253,9 +253,7 @@ async def _transcript_first(queue: asyncio.Queue[_Item], reply_id: str) -> Async
         yield item
 
 
-async def speak_text(
-    text: str, tts: TTSEngine, *, reply_id: str, words: bool = False
-) -> AsyncIterator[Event]:
+async def speak_text(text: str, tts: TTSEngine, *, reply_id: str, words: bool = False) -> AsyncIterator[Event]:
     """Speech for a known text (greeting, failure message, assistant-last turn): no provider."""
 
     async def source() -> AsyncIterator[Event]:
