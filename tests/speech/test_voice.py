@@ -194,7 +194,7 @@ async def test_aclose_cancels_synthesis_and_closes_the_provider() -> None:
     async for event in stream:
         if isinstance(event, AudioDelta) and event.transcript == SECOND:
             break  # the caller hangs up while the second sentence is being synthesized
-    await stream.aclose()  # type: ignore[attr-defined]
+    await stream.aclose()
     assert source.closed
     assert tts.cancelled == [SECOND]
 
@@ -230,7 +230,7 @@ async def test_hang_up_mid_speech_leaves_no_espeak_process() -> None:
         seen += isinstance(event, AudioDelta) and event.transcript is not None
         if seen == 3:
             break
-    await stream.aclose()  # type: ignore[attr-defined]
+    await stream.aclose()
     assert source.closed
     assert children("espeak-ng") == []
 

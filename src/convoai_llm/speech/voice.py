@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 
 from convoai_llm.events import AudioDelta, AudioWord, Event, Finish, Metadata, Started, TextDelta, Usage
@@ -182,7 +182,7 @@ async def speak(
     concurrency: int = 2,
     max_ahead: int = 3,
     settle_ms: float | None = 30.0,
-) -> AsyncIterator[Event]:
+) -> AsyncGenerator[Event, None]:
     """Speech for a provider's reply. See the module docstring for the order of events."""
     queue: asyncio.Queue[_Item] = asyncio.Queue()
     producer = _Producer(
@@ -198,19 +198,20 @@ async def speak(
     runner = asyncio.create_task(producer.run())
     chunker = _Chunker(reply_id)
     try:
-        items = (_transcript_first if transcript_first else _in_order)(queue, reply_id)
-        async for item in items:
-            if isinstance(item, _Say):
-                synthesis = await item.task
-                if producer.ahead is not None:
-                    producer.ahead.release()
-                for delta in chunker.add(synthesis, with_words=words):
-                    yield delta
-            else:
-                if isinstance(item, Usage | Finish):
-                    for delta in chunker.flush():
+        order = _transcript_first if transcript_first else _in_order
+        async with contextlib.aclosing(order(queue, reply_id)) as items:
+            async for item in items:
+                if isinstance(item, _Say):
+                    synthesis = await item.task
+                    if producer.ahead is not None:
+                        producer.ahead.release()
+                    for delta in chunker.add(synthesis, with_words=words):
                         yield delta
-                yield item
+                else:
+                    if isinstance(item, Usage | Finish):
+                        for delta in chunker.flush():
+                            yield delta
+                    yield item
         for delta in chunker.flush():
             yield delta
     finally:
@@ -221,7 +222,7 @@ async def speak(
         await _close(events)
 
 
-async def _in_order(queue: asyncio.Queue[_Item], reply_id: str) -> AsyncIterator[Event | _Say]:
+async def _in_order(queue: asyncio.Queue[_Item], reply_id: str) -> AsyncGenerator[Event | _Say, None]:
     """Queue items in order; a sentence's transcript goes out before its synthesis is awaited."""
     while True:
         item = await queue.get()
@@ -234,7 +235,7 @@ async def _in_order(queue: asyncio.Queue[_Item], reply_id: str) -> AsyncIterator
         yield item
 
 
-async def _transcript_first(queue: asyncio.Queue[_Item], reply_id: str) -> AsyncIterator[Event | _Say]:
+async def _transcript_first(queue: asyncio.Queue[_Item], reply_id: str) -> AsyncGenerator[Event | _Say, None]:
     held: list[Event | _Say] = []
     while True:
         item = await queue.get()
@@ -253,14 +254,15 @@ async def _transcript_first(queue: asyncio.Queue[_Item], reply_id: str) -> Async
         yield item
 
 
-async def speak_text(text: str, tts: TTSEngine, *, reply_id: str, words: bool = False) -> AsyncIterator[Event]:
+async def speak_text(text: str, tts: TTSEngine, *, reply_id: str, words: bool = False) -> AsyncGenerator[Event, None]:
     """Speech for a known text (greeting, failure message, assistant-last turn): no provider."""
 
     async def source() -> AsyncIterator[Event]:
         yield TextDelta(text)
 
-    async for event in speak(source(), tts, reply_id=reply_id, words=words):
-        yield event
+    async with contextlib.aclosing(speak(source(), tts, reply_id=reply_id, words=words)) as events:
+        async for event in events:
+            yield event
 
 
 async def play_clip(
@@ -270,7 +272,7 @@ async def play_clip(
     realtime: bool = True,
     speed: float = 1.0,
     words: bool = False,
-) -> AsyncIterator[AudioDelta]:
+) -> AsyncGenerator[AudioDelta, None]:
     """A pre-recorded clip: its transcript, then its PCM in 1 280-byte chunks (the last short).
 
     With `realtime`, chunk *i* leaves at start + i x 40 ms / `speed` (deadlines, so no drift);
