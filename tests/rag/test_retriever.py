@@ -69,3 +69,27 @@ async def test_refresh_swaps_index_while_searches_continue(
     assert retriever.version == new_version
     after = await retriever.search(question)
     assert after and "purple heron" in after[0].text
+
+
+async def test_watch_picks_up_a_removed_document(
+    tmp_path: Path, sample_db: Path, embedder: Embedder, tokenizer: Tokenizer
+) -> None:
+    db = tmp_path / "kb.sqlite3"
+    shutil.copy(sample_db, db)
+    retriever = Retriever(db, embedder=embedder, tokenizer=tokenizer)
+    assert await retriever.search("How much does the Day Pass cost?")
+    watcher = asyncio.create_task(retriever.watch(interval_s=0.05))
+    try:
+        with KnowledgeStore(db) as store:
+            pricing = next(d.source for d in store.documents() if d.source.endswith("en/pricing.md"))
+            assert store.remove(pricing)
+            version = store.version()
+        for _ in range(100):
+            if retriever.version == version:
+                break
+            await asyncio.sleep(0.05)
+        assert retriever.version == version
+        passages = await retriever.search("How much does the Day Pass cost?")
+        assert all(p.source != pricing for p in passages)
+    finally:
+        watcher.cancel()

@@ -55,7 +55,8 @@ class Index:
         """Row numbers ranked by cosine similarity, best first, above the floor."""
         if not len(self):
             return []
-        scores: npt.NDArray[np.float32] = self._vectors @ vector
+        # einsum, not BLAS: a multi-threaded OpenBLAS matvec on 2 busy cores is 4x slower than one core.
+        scores: npt.NDArray[np.float32] = np.einsum("ij,j->i", self._vectors, vector)
         return _top(scores, thresholds.candidates, thresholds.min_score)
 
     def search(

@@ -9,7 +9,7 @@ the new one is swapped in with a single reference assignment.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 from pathlib import Path
 
 from convoai_llm.rag.embed import Embedder
@@ -84,8 +84,10 @@ class Retriever:
     async def watch(self, interval_s: float = 2.0) -> None:
         """Polls the store every ``interval_s`` and refreshes; run it as a background task, cancel to stop."""
         while True:
-            with contextlib.suppress(Exception):
+            try:
                 await self.refresh_if_changed()
+            except Exception:  # a locked or damaged file must not end the watch; the old index keeps serving
+                logging.getLogger(__name__).exception("knowledge base refresh failed: %s", self.store_path)
             await asyncio.sleep(interval_s)
 
     async def _refresh(self) -> bool:

@@ -1,0 +1,137 @@
+# ruff: noqa: RUF001 - Chinese distractor text uses full-width punctuation
+"""Retrieval benchmark: latency at 10 000 chunks (query embedding included) and quality on the eval set.
+
+    .venv/bin/python bench/rag_bench.py                # 10 000 chunks: p50/p95, hit@3, MRR
+    .venv/bin/python bench/rag_bench.py --chunks 2000  # smaller, faster
+    .venv/bin/python bench/rag_bench.py --sweep        # chunk size / overlap sweep on the sample KB only
+
+The KB is the sample knowledge base plus synthetic distractor chunks (English and Chinese passages about
+other made-up products, embedded for real), written into a temporary SQLite file through the store.
+Queries are the labelled questions of ``tests/rag/eval_set.py``, served by ``Retriever.search_sync`` with
+the server's settings (one onnxruntime thread).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.rag.eval_set import QUESTIONS  # noqa: E402
+
+from convoai_llm.rag.chunk import Chunker  # noqa: E402
+from convoai_llm.rag.embed import Embedder  # noqa: E402
+from convoai_llm.rag.ingest import Ingestor, collect_files  # noqa: E402
+from convoai_llm.rag.retrieve import Retriever  # noqa: E402
+from convoai_llm.rag.store import KnowledgeStore, NewChunk  # noqa: E402
+from convoai_llm.rag.tokenize import Tokenizer  # noqa: E402
+
+EXAMPLES = ROOT / "examples" / "knowledge"
+PRODUCTS = ["Aurora lamp", "Kestrel drone", "Maple kettle", "Orbit speaker", "Quill tablet", "Tundra cooler"]
+TOPICS = ["warranty", "shipping", "battery care", "firmware update", "cleaning", "pairing", "returns", "colours"]
+ZH_PRODUCTS = ["极光台灯", "红隼无人机", "枫叶水壶", "轨道音箱", "羽毛平板"]
+ZH_TOPICS = ["保修", "配送", "电池保养", "固件升级", "清洁", "配对", "退货"]
+
+
+def distractor(rng: random.Random, n: int) -> str:
+    if rng.random() < 0.3:
+        product, topic = rng.choice(ZH_PRODUCTS), rng.choice(ZH_TOPICS)
+        return (
+            f"{product} > {topic}\n第{n}条：{product}的{topic}说明。请在{rng.randint(2, 30)}天内联系客服，"
+            f"型号{rng.randint(100, 999)}需要{rng.randint(1, 9)}个步骤，费用为{rng.randint(5, 500)}元。"
+        )
+    product, topic = rng.choice(PRODUCTS), rng.choice(TOPICS)
+    return (
+        f"{product} > {topic}\nNote {n}: for the {product} {topic}, model {rng.randint(100, 999)} needs "
+        f"{rng.randint(1, 9)} steps and takes about {rng.randint(2, 60)} minutes. Contact support within "
+        f"{rng.randint(2, 30)} days; the fee is {rng.randint(5, 500)} dollars for customers outside the plan."
+    )
+
+
+def build(db: Path, total: int, embedder: Embedder, tokenizer: Tokenizer, chunker: Chunker) -> int:
+    with KnowledgeStore(db, model_id=embedder.model_id) as store:
+        ingestor = Ingestor(store, embedder, tokenizer, chunker)
+        for path in collect_files([EXAMPLES])[0]:
+            ingestor.add(path)
+        rng = random.Random(7)
+        made, started = store.chunk_count(), time.perf_counter()
+        while made < total:
+            texts = [distractor(rng, made + i) for i in range(min(200, total - made))]
+            vectors = embedder.embed(texts, batch_size=32)
+            terms = tokenizer.tokenize_many(texts)
+            chunks = [NewChunk(t, terms[i], vectors[i]) for i, t in enumerate(texts)]
+            store.put_document(f"synthetic/{made}", str(made), "Distractors", chunks)
+            made += len(texts)
+            print(f"\r  built {made}/{total} chunks ({time.perf_counter() - started:.0f} s)", end="", flush=True)
+        print()
+        return store.chunk_count()
+
+
+def quality(retriever: Retriever) -> tuple[float, float]:
+    hits, reciprocal = 0, 0.0
+    for question in QUESTIONS:
+        passages = retriever.search_sync(question.text, k=10)
+        source = str(EXAMPLES / question.source)
+        rank = next((n for n, p in enumerate(passages, 1) if p.source == source and question.answer in p.text), 0)
+        hits += 1 if 0 < rank <= 3 else 0
+        reciprocal += 1 / rank if rank else 0.0
+    return hits / len(QUESTIONS), reciprocal / len(QUESTIONS)
+
+
+def latency(retriever: Retriever, rounds: int) -> tuple[float, float, float]:
+    queries = [q.text for q in QUESTIONS]
+    for query in queries[:5]:
+        retriever.search_sync(query)  # warm-up
+    timings = []
+    for _ in range(rounds):
+        for query in queries:
+            started = time.perf_counter()
+            retriever.search_sync(query)
+            timings.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    return statistics.median(timings), timings[int(len(timings) * 0.95)], timings[-1]
+
+
+def sweep(embedder: Embedder, tokenizer: Tokenizer) -> None:
+    print("size  overlap  chunks  hit@3  MRR")
+    for size, overlap in [(200, 0), (200, 40), (300, 0), (300, 50), (500, 0), (500, 80), (800, 0), (800, 130)]:
+        with tempfile.TemporaryDirectory() as folder:
+            db = Path(folder) / "kb.sqlite3"
+            count = build(db, 0, embedder, tokenizer, Chunker(size, overlap))
+            hit3, mrr = quality(Retriever(db, embedder=embedder, tokenizer=tokenizer))
+        print(f"{size:4d}  {overlap:7d}  {count:6d}  {hit3:.3f}  {mrr:.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chunks", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=8, help="passes over the questions for latency")
+    parser.add_argument("--sweep", action="store_true")
+    args = parser.parse_args()
+    tokenizer = Tokenizer()
+    if args.sweep:
+        sweep(Embedder(threads=2), tokenizer)
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        db = Path(folder) / "kb.sqlite3"
+        print(f"building a {args.chunks}-chunk knowledge base (embedding every chunk)...")
+        count = build(db, args.chunks, Embedder(threads=2), tokenizer, Chunker())
+        started = time.perf_counter()
+        retriever = Retriever(db, tokenizer=tokenizer)  # one onnxruntime thread, as in the server
+        load_s = time.perf_counter() - started
+        hit3, mrr = quality(retriever)
+        p50, p95, worst = latency(retriever, args.rounds)
+    print(f"chunks {count}  index load {load_s:.2f} s (embedder included)")
+    print(f"retrieval latency (query embedding included): p50 {p50:.2f} ms  p95 {p95:.2f} ms  max {worst:.2f} ms")
+    print(f"eval set ({len(QUESTIONS)} questions) with {count} chunks: hit@3 {hit3:.3f}  MRR {mrr:.3f}")
+
+
+if __name__ == "__main__":
+    main()
