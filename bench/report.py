@@ -134,9 +134,9 @@ def markdown(out: Json, cmd: str) -> str:
     L.append(
         "| streams | target | ok / total | err % | stalled | TTFT p50 / p99 ms | added TTFT p50 / p99 ms | "
         "gap p50 / p99 ms | added gap p50 / p99 ms | max gap ms | RSS peak / steady MB | CPU ms/stream | "
-        "server cores |"
+        "server cores | rounds with stalls |"
     )
-    L.append("|" + "---|" * 13)
+    L.append("|" + "---|" * 14)
     for lvl in sorted(out.get("levels", {}), key=int):
         for t, a in out["levels"][lvl].items():
             L.append(
@@ -149,10 +149,14 @@ def markdown(out: Json, cmd: str) -> str:
                 f"{f(a.get('added_gap_p50'), 2, True) if t != 'direct' else '-'} / "
                 f"{f(a.get('added_gap_p99'), 2, True) if t != 'direct' else '-'} | {f(a['gap_max'], 0)} | "
                 f"{f(a['peak_rss_mb'], 0)} / {f(a['steady_rss_mb'], 0)} | {f(a['cpu_ms_per_stream'], 2)} | "
-                f"{f(a['server_cpu_util'], 2)} |"
+                f"{f(a['server_cpu_util'], 2)} | {a.get('rounds_with_stalls', '-')} / {a['rounds']} |"
             )
     L.append("")
-    L.append("For `direct` the RSS/CPU columns are the mock's own. Error kinds, where any:")
+    L.append(
+        "For `direct` the RSS/CPU columns are the mock's own. A gap p50 near 0 (a negative added gap) means "
+        "chunks arrived bunched, several in one read: the stream fell behind and caught up. Error kinds, "
+        "where any:"
+    )
     for lvl in sorted(out.get("levels", {}), key=int):
         for t, a in out["levels"][lvl].items():
             if a["errors_by_kind"]:
@@ -161,7 +165,11 @@ def markdown(out: Json, cmd: str) -> str:
         "",
         "## Sustained streams",
         "",
-        "| target | highest level with no error and no stall | failed at |",
+        "A level is sustained when no stream failed and the majority of its rounds had no stall (a gap > "
+        '10x the pacing); every lower level must be sustained too. "Stalled" in the table above counts '
+        "streams over all rounds.",
+        "",
+        "| target | highest sustained level | skipped from (too many errors or stalls) |",
         "|---|---|---|",
     ]
     for t in out.get("targets_run", []):
