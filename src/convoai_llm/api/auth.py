@@ -26,6 +26,13 @@ class Authenticator:
     def enabled(self) -> bool:
         return bool(self._keys)
 
+    def is_key(self, token: str) -> bool:
+        given = token.encode()
+        ok = False
+        for key in self._keys:  # compare against all keys: time does not depend on which one matched
+            ok |= hmac.compare_digest(given, key)
+        return ok
+
     def check(self, authorization: str | None) -> str | None:
         """Return the caller's bearer token; raise `AuthError` when auth is on and it is not a key."""
         token = bearer_token(authorization)
@@ -33,10 +40,6 @@ class Authenticator:
             return token
         if token is None:
             raise AuthError("Missing bearer token: send `Authorization: Bearer <key>`.")
-        given = token.encode()
-        ok = False
-        for key in self._keys:  # compare against all keys: time does not depend on which one matched
-            ok |= hmac.compare_digest(given, key)
-        if not ok:
+        if not self.is_key(token):
             raise AuthError("Incorrect API key provided.")
         return token

@@ -50,7 +50,13 @@ async def read_chat_request(request: Request, ctx: AppContext) -> tuple[ChatRequ
     """Auth, body cap and validation: everything the routes check before they plan anything."""
     token = ctx.auth.check(request.headers.get("authorization"))
     body = await read_body(request, ctx.settings.max_body_bytes, ctx.settings.body_timeout_s)
-    return parse_chat_request(body), token
+    req = parse_chat_request(body)
+    if log.isEnabledFor(logging.DEBUG):  # field names only: never values, never headers
+        extra = sorted(req.model_extra or {})
+        log.debug(
+            "request %s messages=%d model=%s ignored_fields=%s", request.url.path, len(req.messages), req.model, extra
+        )
+    return req, token
 
 
 def identity(req: ChatRequest) -> dict[str, Any]:

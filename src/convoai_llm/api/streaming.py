@@ -10,6 +10,7 @@ chunk followed by `[DONE]`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -20,12 +21,13 @@ from starlette.types import Receive, Scope, Send
 
 from convoai_llm.api.metrics import Metrics
 from convoai_llm.core.pipeline import Plan
-from convoai_llm.errors import ConvoError
+from convoai_llm.errors import ConvoError, Unavailable
 from convoai_llm.events import AudioDelta, Finish, Metadata, TextDelta, ToolCallDelta, Usage
 from convoai_llm.sse.encoder import DONE, KEEPALIVE, ChunkEncoder, error_chunk, server_error_chunk
 
 log = logging.getLogger("convoai_llm.stream")
 
+SHUTDOWN = Unavailable("The server is shutting down; the stream was ended.", code="server_shutting_down")
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
@@ -82,6 +84,15 @@ class SSEResponse(Response):
                 elif time.perf_counter() - self._last_send >= self.keepalive_s:
                     self._last_send = time.perf_counter()
                     await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
+        except asyncio.CancelledError:
+            # The server is stopping and the grace period is over: end the stream properly.
+            self._outcome = "error:shutdown"
+            pump.cancel()
+            await asyncio.gather(pump, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await send({"type": "http.response.body", "body": error_chunk(SHUTDOWN.envelope()), "more_body": True})
+                await send({"type": "http.response.body", "body": DONE, "more_body": False})
+            raise
         finally:
             waiter.cancel()
             if not pump.done():

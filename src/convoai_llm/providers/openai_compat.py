@@ -8,8 +8,10 @@ stream aggregated by the pipeline.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import aiohttp
@@ -24,9 +26,11 @@ from convoai_llm.errors import (
 )
 from convoai_llm.events import Event, Finish, FinishReason, Started, TextDelta, ToolCallDelta, Usage
 from convoai_llm.providers.base import ProviderRequest
+from convoai_llm.providers.retry import RetryPolicy
 from convoai_llm.settings import Settings
 from convoai_llm.sse.decoder import DONE, SSEDecoder
 
+log = logging.getLogger("convoai_llm.upstream")
 _KEYLIKE = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_\-*]{6,}", re.IGNORECASE)
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop", "length": "length", "tool_calls": "tool_calls", "function_call": "tool_calls",
@@ -53,15 +57,38 @@ def _retry_after(headers: Any) -> float | None:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """One OpenAI-compatible endpoint. A key is only ever sent to the upstream it was configured for."""
+
+    url: str
+    key: str | None
+    forward_caller_token: bool = False
+    model: str | None = None
+    """Model name to ask this upstream for instead of the request's (fallbacks)."""
+
+
 class OpenAICompatProvider:
     name: ClassVar[str] = "openai"
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.base_url = settings.upstream_base_url
-        self._url = f"{self.base_url}/chat/completions"
-        self._key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-        self._forward_caller_token = self._key is None and not settings.api_keys
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+        self.upstreams = [
+            Upstream(f"{self.base_url}/chat/completions", key, key is None and not settings.api_keys),
+            *(
+                Upstream(
+                    f"{f.base_url.rstrip('/')}/chat/completions",
+                    f.api_key.get_secret_value() if f.api_key else None,
+                    model=f.model,
+                )
+                for f in settings.fallback_upstreams
+            ),
+        ]
+        self.retry = RetryPolicy(
+            settings.upstream_retries, settings.upstream_retry_base_s, settings.upstream_retry_max_wait_s
+        )
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -90,46 +117,72 @@ class OpenAICompatProvider:
             await self._session.close()
             self._session = None
 
-    def _headers(self, request: ProviderRequest) -> dict[str, str]:
+    def _headers(self, upstream: Upstream, request: ProviderRequest) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
-        token = self._key or (request.caller_token if self._forward_caller_token else None)
+        token = upstream.key or (request.caller_token if upstream.forward_caller_token else None)
         if token:
             headers["Authorization"] = f"Bearer {token}"
         return headers
 
-    async def stream(self, request: ProviderRequest) -> AsyncIterator[Event]:
-        body = {**request.params, "model": request.model, "messages": request.messages, "stream": True,
+    async def _open(self, upstream: Upstream, request: ProviderRequest) -> aiohttp.ClientResponse:
+        """One attempt: the response with a success status, or a typed error."""
+        model = upstream.model or request.model
+        body = {**request.params, "model": model, "messages": request.messages, "stream": True,
                 "stream_options": {"include_usage": True}}  # fmt: skip
-        s = self.settings
-        secrets = (self._key, request.caller_token)
+        limit = self.settings.upstream_first_byte_timeout_s
+        secrets = (upstream.key, request.caller_token)
+        try:
+            async with asyncio.timeout(limit):
+                resp = await self.session.post(
+                    upstream.url, data=orjson.dumps(body), headers=self._headers(upstream, request)
+                )
+                if resp.status >= 400:
+                    try:
+                        raise await self._status_error(resp, secrets)
+                    finally:
+                        resp.close()
+                return resp
+        except TimeoutError:
+            raise UpstreamTimeout(f"The upstream did not answer within {limit:g} s.") from None
+        except aiohttp.ClientSSLError as exc:
+            raise UpstreamError(f"TLS error talking to the upstream: {type(exc).__name__}.") from None
+        except aiohttp.ClientConnectorError as exc:
+            raise UpstreamUnavailable(f"Cannot connect to the upstream: {redact(str(exc), *secrets)}") from None
+        except aiohttp.ClientError as exc:
+            raise UpstreamError(f"Upstream request failed: {type(exc).__name__}.") from None
+
+    async def _open_any(self, request: ProviderRequest) -> tuple[aiohttp.ClientResponse, Upstream]:
+        """Retries, then fallbacks, all before the first byte reaches the caller (see `retry.py`)."""
+        last: ConvoError | None = None
+        for upstream in self.upstreams:
+            attempt = 0
+            while True:
+                try:
+                    return await self._open(upstream, request), upstream
+                except ConvoError as exc:
+                    last = exc
+                    wait = self.retry.delay(attempt, exc)
+                    if wait is None:
+                        break
+                    log.info("upstream attempt %d failed (%s); retrying in %.2f s", attempt + 1, exc.code, wait)
+                    await asyncio.sleep(wait)
+                    attempt += 1
+            if not self.retry.falls_back(last):
+                raise last
+        assert last is not None
+        raise last
+
+    async def stream(self, request: ProviderRequest) -> AsyncIterator[Event]:
         resp: aiohttp.ClientResponse | None = None
         try:
-            try:
-                async with asyncio.timeout(s.upstream_first_byte_timeout_s):
-                    resp = await self.session.post(
-                        self._url, data=orjson.dumps(body), headers=self._headers(request)
-                    )
-                    if resp.status >= 400:
-                        raise await self._status_error(resp, secrets)
-            except TimeoutError:
-                raise UpstreamTimeout(
-                    f"The upstream did not answer within {s.upstream_first_byte_timeout_s:g} s."
-                ) from None
-            except aiohttp.ClientSSLError as exc:
-                raise UpstreamError(f"TLS error talking to the upstream: {type(exc).__name__}.") from None
-            except aiohttp.ClientConnectorError as exc:
-                raise UpstreamUnavailable(
-                    f"Cannot connect to the upstream: {redact(str(exc), *secrets)}"
-                ) from None
-            except aiohttp.ClientError as exc:
-                raise UpstreamError(f"Upstream request failed: {type(exc).__name__}.") from None
-
+            resp, upstream = await self._open_any(request)
+            model = upstream.model or request.model
             ctype = resp.headers.get("Content-Type", "")
             if "text/event-stream" not in ctype:
-                async for ev in self._non_sse(resp, request.model, ctype):
+                async for ev in self._non_sse(resp, model, ctype):
                     yield ev
                 return
-            yield Started(request.model)
+            yield Started(model)
             async for ev in self._events(resp):
                 yield ev
         finally:
@@ -186,9 +239,7 @@ class OpenAICompatProvider:
             yield Usage(int(u.get("prompt_tokens", 0)), int(u.get("completion_tokens", 0)))
         yield Finish(_FINISH.get(str(choice.get("finish_reason")), "stop"))
 
-    async def _status_error(
-        self, resp: aiohttp.ClientResponse, secrets: tuple[str | None, ...]
-    ) -> ConvoError:
+    async def _status_error(self, resp: aiohttp.ClientResponse, secrets: tuple[str | None, ...]) -> ConvoError:
         try:
             raw = await resp.content.read(_MAX_ERROR_BODY)
         except aiohttp.ClientError:

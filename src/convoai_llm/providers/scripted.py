@@ -60,9 +60,7 @@ class ScriptedProvider:
 
     async def stream(self, request: ProviderRequest) -> AsyncIterator[Event]:
         self.history.append(request)
-        script = (
-            self.scripts.popleft() if self.scripts else [Started(self.model), TextDelta("ok"), Finish("stop")]
-        )
+        script = self.scripts.popleft() if self.scripts else [Started(self.model), TextDelta("ok"), Finish("stop")]
         try:
             for step in script:
                 if isinstance(step, Sleep):

@@ -1,0 +1,115 @@
+"""Overload protection, as pure ASGI middleware on the completion routes: refuse early, never slow down.
+
+- A global cap on requests in flight (`CONVOAI_MAX_INFLIGHT`): beyond it, 503 + `Retry-After`.
+- Per caller (the API key when auth is on and the key is valid, else the client address): a token
+  bucket of requests (`CONVOAI_RATE_LIMIT_RPS` refill, `CONVOAI_RATE_LIMIT_BURST` size) and a cap on
+  concurrent streams (`CONVOAI_MAX_STREAMS_PER_KEY`): beyond them, 429 + `Retry-After`.
+A slot is held until the response has been sent completely (the ASGI call returns), streams included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from convoai_llm.api.auth import Authenticator, bearer_token
+from convoai_llm.errors import ConvoError, RateLimited, Unavailable
+
+LIMITED_SUFFIX = "/chat/completions"
+MAX_TRACKED_CALLERS = 100_000
+
+
+@dataclass(slots=True)
+class Bucket:
+    tokens: float
+    updated: float
+    streams: int = 0
+
+
+class Limiter:
+    def __init__(self, rps: float, burst: int, per_key_streams: int, max_inflight: int) -> None:
+        self.rps = rps
+        self.burst = max(1, burst)
+        self.per_key_streams = per_key_streams
+        self.max_inflight = max_inflight
+        self.inflight = 0
+        self._buckets: OrderedDict[str, Bucket] = OrderedDict()
+
+    def _bucket(self, caller: str, now: float) -> Bucket:
+        bucket = self._buckets.get(caller)
+        if bucket is None:
+            bucket = Bucket(float(self.burst), now)
+            self._buckets[caller] = bucket
+            if len(self._buckets) > MAX_TRACKED_CALLERS:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(caller)
+        return bucket
+
+    def acquire(self, caller: str) -> Bucket:
+        """Admit one request or raise; the caller must `release` the returned bucket."""
+        if self.max_inflight and self.inflight >= self.max_inflight:
+            raise Unavailable("The server is at capacity; try again shortly.", retry_after=1)
+        now = time.monotonic()
+        bucket = self._bucket(caller, now)
+        if self.rps > 0:
+            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rps)
+            bucket.updated = now
+            if bucket.tokens < 1:
+                raise RateLimited(
+                    "Rate limit exceeded for this key.", retry_after=math.ceil((1 - bucket.tokens) / self.rps)
+                )
+        if self.per_key_streams and bucket.streams >= self.per_key_streams:
+            raise RateLimited("Too many concurrent streams for this key.", retry_after=1)
+        if self.rps > 0:
+            bucket.tokens -= 1
+        bucket.streams += 1
+        self.inflight += 1
+        return bucket
+
+    def release(self, bucket: Bucket) -> None:
+        bucket.streams -= 1
+        self.inflight -= 1
+
+
+class LimitsMiddleware:
+    def __init__(self, app: ASGIApp, limiter: Limiter, auth: Authenticator) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.auth = auth
+
+    def caller(self, scope: Scope) -> str:
+        if self.auth.enabled:
+            headers = dict(scope["headers"])
+            token = bearer_token(headers.get(b"authorization", b"").decode("latin-1"))
+            if token is not None and self.auth.is_key(token):
+                return "key:" + hashlib.sha256(token.encode()).hexdigest()[:16]
+        client = scope.get("client")
+        return f"ip:{client[0]}" if client else "ip:unknown"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].endswith(LIMITED_SUFFIX):
+            await self.app(scope, receive, send)
+            return
+        try:
+            bucket = self.limiter.acquire(self.caller(scope))
+        except ConvoError as exc:
+            await refuse(exc, send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.limiter.release(bucket)
+
+
+async def refuse(exc: ConvoError, send: Send) -> None:
+    headers = [(b"content-type", b"application/json")]
+    headers += [(k.lower().encode(), v.encode()) for k, v in exc.headers().items()]
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+    await send({"type": "http.response.body", "body": orjson.dumps(exc.envelope())})
