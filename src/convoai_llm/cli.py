@@ -67,6 +67,9 @@ def ask(
 
 
 def _mount_optional() -> None:
+    from convoai_llm.tools.cli import tools_app
+
+    app.add_typer(tools_app, name="tools", help="Server-side tools: list what the config provides.")
     try:
         from convoai_llm.rag.cli import kb_app  # type: ignore[import-not-found,unused-ignore]
     except ImportError:

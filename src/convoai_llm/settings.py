@@ -5,10 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+class FallbackUpstream(BaseModel):
+    base_url: str
+    api_key: SecretStr | None = None
+    model: str | None = None
 
 
 class Settings(BaseSettings):
@@ -32,6 +38,21 @@ class Settings(BaseSettings):
     log_level: str = "info"
     shutdown_grace_s: int = 10
 
+    # --- overload (0 turns a limit off)
+    max_inflight: int = 4096
+    rate_limit_rps: float = 0.0
+    rate_limit_burst: int = 20
+    max_streams_per_key: int = 0
+
+    # --- server-side tools (convoai_llm.tools): a TOML or YAML file of functions, webhooks, MCP servers
+    tools_config: Path | None = None
+    tools_max_passes: int = 5
+    tools_timeout_s: float = 10.0
+    tools_max_result_chars: int = 4000
+    tools_filler: str = ""
+    """Spoken while tools run, e.g. "One moment." (empty: nothing)."""
+    tools_apology: str | None = None
+
     # --- routing
     provider: Literal["auto", "openai", "local"] = "auto"
 
@@ -43,6 +64,12 @@ class Settings(BaseSettings):
     upstream_chunk_timeout_s: float = 30.0
     upstream_max_connections: int = 4096
     default_model: str = "gpt-4o-mini"
+    upstream_retries: int = 2
+    upstream_retry_base_s: float = 0.2
+    upstream_retry_max_wait_s: float = 2.0
+    fallback_upstreams: list[FallbackUpstream] = Field(default_factory=list)
+    """JSON list, tried in order when the main upstream fails before the first byte:
+    `[{"base_url": "http://…/v1", "api_key": "…", "model": "optional name"}]`."""
 
     # --- embedded local model
     local_model_path: Path | None = None

@@ -1,4 +1,4 @@
-"""End to end over a real socket: the server (uvicorn) → a wrapper provider running `tool_loop` → a real
+"""End to end over a real socket: the server (uvicorn, tools configured by settings) → `tool_loop` → a real
 MCP server (stdio) and a real webhook. The caller sees only text, built from the tools' results."""
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import orjson
 
 from convoai_llm.events import Event, Finish, Started, TextDelta, ToolCallDelta, Usage
 from convoai_llm.providers.base import ProviderRequest
-from convoai_llm.tools.loop import tool_loop
-from convoai_llm.tools.registry import ToolRegistry
 from tests.conftest import ServeFn
 from tests.tools.conftest import BOOKING_TOKEN, mcp_block, webhook_block
 from tests.tools.helpers import AppThread
@@ -61,40 +59,6 @@ class NoKnowledge:
         return []
 
 
-class WithServerTools:
-    """What the lead's wiring amounts to: the provider's stream replaced by `tool_loop` around it."""
-
-    name: ClassVar[str] = "scripted"
-
-    def __init__(self, inner: ReadsToolResults, config: Path) -> None:
-        self.inner = inner
-        self.config = config
-        self.registry: ToolRegistry | None = None
-
-    def models(self) -> list[str]:
-        return self.inner.models()
-
-    def validate(self, request: ProviderRequest) -> None:
-        self.inner.validate(request)
-
-    async def stream(self, request: ProviderRequest) -> AsyncIterator[Event]:
-        if self.registry is None:  # built in the server's event loop
-            self.registry = await ToolRegistry.from_config(self.config)
-        events = tool_loop(self.inner, request, self.registry, filler="One moment.")
-        try:
-            async for ev in events:
-                yield ev
-        finally:
-            await events.aclose()  # type: ignore[attr-defined]
-
-    async def ready(self) -> bool:
-        return True
-
-    async def aclose(self) -> None:
-        if self.registry is not None:
-            await self.registry.aclose()
-
-
 def test_chat_completion_with_server_tools(serve: ServeFn, webhook: AppThread, tmp_path: Path) -> None:
     config = tmp_path / "tools.toml"
     config.write_text(
@@ -102,7 +66,8 @@ def test_chat_completion_with_server_tools(serve: ServeFn, webhook: AppThread, t
         + webhook_block(f"{webhook.url}/book_table", headers=f'{{ Authorization = "Bearer {BOOKING_TOKEN}" }}')
     )
     model = ReadsToolResults()
-    server = serve(provider=WithServerTools(model, config), searcher=NoKnowledge())  # no KB to load
+    # The app's own wiring: CONVOAI_TOOLS_CONFIG wraps the provider in the tool loop.
+    server = serve(provider=model, searcher=NoKnowledge(), tools_config=config, tools_filler="One moment.")
     body = {
         "model": "tool-model",
         "stream": True,
@@ -129,3 +94,41 @@ def test_chat_completion_with_server_tools(serve: ServeFn, webhook: AppThread, t
     assert {t["function"]["name"] for t in model.requests[0].params["tools"]} == {
         "book_table", "get_weather", "enable_forecast",
     }  # fmt: skip
+
+
+class KnowsHours:
+    async def search(self, query: str, k: int | None = None) -> list[Any]:
+        from convoai_llm.rag.passage import Passage
+
+        return [Passage("We open at nine on weekdays.", "hours.md", "Opening hours", 1.0, 1)]
+
+
+def test_tools_on_rag_and_audio_routes(serve: ServeFn, webhook: AppThread, tmp_path: Path) -> None:
+    import base64
+    import shutil
+
+    config = tmp_path / "tools.toml"
+    config.write_text(
+        mcp_block()
+        + webhook_block(f"{webhook.url}/book_table", headers=f'{{ Authorization = "Bearer {BOOKING_TOKEN}" }}')
+    )
+    model = ReadsToolResults()
+    server = serve(provider=model, searcher=KnowsHours(), tools_config=config, audio_mode="live")
+    body = {
+        "model": "tool-model",
+        "stream": True,
+        "messages": [{"role": "user", "content": "Weather, and book for Lin?"}],
+    }
+    with httpx.stream("POST", f"{server.url}/rag/chat/completions", json=body, timeout=30) as resp:
+        lines = [orjson.loads(x[6:]) for x in resp.iter_lines() if x.startswith("data: ") and x != "data: [DONE]"]
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in lines if c["choices"])
+    assert text.startswith("Let me check that for you.") and "Beijing: 27 degrees" in text
+    assert any("We open at nine" in str(m.get("content")) for m in model.requests[-1].messages)  # passages kept
+    if shutil.which("espeak-ng") is None:
+        return
+    with httpx.stream("POST", f"{server.url}/audio/chat/completions", json=body, timeout=60) as resp:
+        lines = [orjson.loads(x[6:]) for x in resp.iter_lines() if x.startswith("data: ") and x != "data: [DONE]"]
+    audio = [c["choices"][0]["delta"]["audio"] for c in lines if c["choices"] and "audio" in c["choices"][0]["delta"]]
+    spoken = "".join(a.get("transcript", "") for a in audio)
+    assert "Beijing: 27 degrees" in spoken and "Booked a table" in spoken
+    assert sum(len(base64.b64decode(a["data"])) for a in audio if "data" in a) > 32000  # over a second of speech

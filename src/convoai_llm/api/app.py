@@ -87,6 +87,12 @@ def create_app(
         watch = getattr(rag.searcher, "watch", None) if rag else None
         if watch is not None:
             background.append(asyncio.create_task(watch(settings.rag_refresh_interval_s)))
+        if settings.tools_config is not None:
+            from convoai_llm.providers.tooling import ToolingProvider
+            from convoai_llm.tools import ToolRegistry
+
+            registry = await ToolRegistry.from_config(settings.tools_config, searcher=rag.searcher if rag else None)
+            prov = ToolingProvider(prov, registry, settings)
         routes = Router(prov, settings.default_model)
         ctx = AppContext(
             settings=settings,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 from convoai_llm.events import Event
 
@@ -31,7 +31,10 @@ class ProviderRequest:
 
 
 class Provider(Protocol):
-    name: ClassVar[str]
+    @property
+    def name(self) -> str:
+        """`openai`, `local`, `scripted`…: what kind of provider answers (routing reads it)."""
+        ...
 
     def models(self) -> list[str]:
         """The model ids this provider answers for, for `/v1/models`."""
