@@ -104,3 +104,20 @@ def test_real_knowledge_base_reaches_the_upstream(serve: ServeFn, upstream: Mock
     assert added["role"] == "system" and "[1]" in added["content"]
     assert "sunday" in added["content"].lower()
     assert httpx.get(server.url + "/readyz").json()["checks"]["rag"] is True
+
+
+def test_sources_reported_when_asked(serve: ServeFn, upstream: MockUpstream) -> None:
+    server = serve(openai_base_url=upstream.url, openai_api_key="k", searcher=SlowSearcher(0.0))
+    body = {"model": "mock-stream", "messages": [{"role": "user", "content": "Price?"}], "stream": True}
+    with httpx.stream("POST", server.url + "/rag/chat/completions", json={**body, "rag_sources": True}) as resp:
+        chunks = [orjson.loads(x[6:]) for x in resp.iter_lines() if x.startswith("data: {")]
+    sources = [c["x_convoai"]["sources"] for c in chunks if "x_convoai" in c]
+    assert sources == [[{"title": "Pricing", "source": "pricing.md", "chunk_id": 1, "score": 0.9}]]
+    marked = next(i for i, c in enumerate(chunks) if "x_convoai" in c)
+    assert chunks[marked]["choices"] == [] and chunks[marked - 1]["choices"][0]["delta"]["content"].startswith("Let me")
+    with httpx.stream("POST", server.url + "/rag/chat/completions", json=body) as resp:
+        assert not any("x_convoai" in x for x in resp.iter_lines())  # off unless asked or configured
+    whole = httpx.post(server.url + "/rag/chat/completions", json={**body, "stream": False, "rag_sources": True}).json()
+    assert whole["x_convoai"]["sources"][0]["title"] == "Pricing"
+    upstream_body = upstream.seen[-1].body
+    assert "rag_sources" not in upstream_body

@@ -9,9 +9,7 @@ import typer
 
 from convoai_llm.settings import Settings
 
-app = typer.Typer(
-    help="convoai-llm: an OpenAI-compatible streaming endpoint for voice agents.", no_args_is_help=True
-)
+app = typer.Typer(help="convoai-llm: an OpenAI-compatible streaming endpoint for voice agents.", no_args_is_help=True)
 
 
 def log_config(level: str) -> dict[str, Any]:

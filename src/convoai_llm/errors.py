@@ -127,7 +127,5 @@ class UpstreamTimeout(UpstreamError):
     code = "upstream_timeout"
 
 
-def error_envelope(
-    message: str, type: str, param: str | None = None, code: str | None = None
-) -> dict[str, Any]:
+def error_envelope(message: str, type: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
     return {"error": {"message": message, "type": type, "param": param, "code": code}}

@@ -8,7 +8,7 @@ with a status code has been checked), then any number of deltas, then at most on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter"]
 
@@ -75,4 +75,11 @@ class Metadata:
     metadata: dict[str, object]
 
 
-Event = Started | TextDelta | ToolCallDelta | AudioDelta | Usage | Finish | Metadata
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """The knowledge-base passages a RAG answer was given (sent only when asked for)."""
+
+    items: tuple[dict[str, Any], ...]
+
+
+Event = Started | TextDelta | ToolCallDelta | AudioDelta | Usage | Finish | Metadata | Sources

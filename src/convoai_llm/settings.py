@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     rag_min_score: float | None = None
     rag_timeout_s: float = 2.0
     rag_refresh_interval_s: float = 2.0
+    rag_report_sources: bool = False
+    """Send the passages used as a `choices: []` chunk with `x_convoai.sources` (a request may set
+    `rag_sources: true/false`)."""
 
     # --- audio route
     audio_dir: Path | None = None

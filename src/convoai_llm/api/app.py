@@ -53,7 +53,7 @@ def build_rag(settings: Settings) -> RagStage | None:
         retriever = Retriever(settings.kb_path, top_k=settings.rag_top_k)
     else:
         retriever = Retriever(settings.kb_path, top_k=settings.rag_top_k, min_score=settings.rag_min_score)
-    return RagStage(retriever, settings.rag_top_k, settings.rag_timeout_s)
+    return RagStage(retriever, settings.rag_top_k, settings.rag_timeout_s, settings.rag_report_sources)
 
 
 def build_speech(settings: Settings) -> dict[str, object]:
@@ -80,7 +80,9 @@ def create_app(
         if load is not None:
             await asyncio.to_thread(load)
         if searcher is not None:
-            rag: RagStage | None = RagStage(searcher, settings.rag_top_k, settings.rag_timeout_s)
+            rag: RagStage | None = RagStage(
+                searcher, settings.rag_top_k, settings.rag_timeout_s, settings.rag_report_sources
+            )
         else:
             rag = await asyncio.to_thread(build_rag, settings)
         background: list[asyncio.Task[None]] = []

@@ -25,7 +25,7 @@ from convoai_llm.api.routes import (
     wants_repeat,
 )
 from convoai_llm.errors import Unavailable
-from convoai_llm.events import Event, TextDelta
+from convoai_llm.events import Event, Sources, TextDelta
 from convoai_llm.providers.base import ProviderRequest
 
 log = logging.getLogger("convoai_llm.rag")
@@ -39,15 +39,22 @@ class Searcher(Protocol):
 class RagStage:
     """Retrieval as a pipeline stage: rewrites the provider request with the passages."""
 
-    def __init__(self, searcher: Searcher, top_k: int, timeout_s: float) -> None:
+    def __init__(self, searcher: Searcher, top_k: int, timeout_s: float, report_sources: bool = False) -> None:
         self.searcher = searcher
         self.top_k = top_k
         self.timeout_s = timeout_s
+        self.report_sources = report_sources
 
     async def ready(self) -> bool:
         return True
 
-    async def __call__(self, preq: ProviderRequest) -> ProviderRequest:
+    def for_request(self, report_sources: bool | None) -> RagStage:
+        """This stage, with the request's own `rag_sources` choice when it made one."""
+        if report_sources is None or report_sources == self.report_sources:
+            return self
+        return RagStage(self.searcher, self.top_k, self.timeout_s, report_sources)
+
+    async def __call__(self, preq: ProviderRequest) -> tuple[ProviderRequest, list[Event]]:
         from convoai_llm.rag.prompt import inject_passages, query_for
 
         query = query_for(preq.messages)
@@ -59,7 +66,14 @@ class RagStage:
             except TimeoutError:
                 log.warning("retrieval exceeded %.1f s; answering without passages", self.timeout_s)
         log.debug("retrieved %d passages for request %s", len(passages), preq.request_id)
-        return dataclasses.replace(preq, messages=inject_passages(preq.messages, passages))
+        rewritten = dataclasses.replace(preq, messages=inject_passages(preq.messages, passages))
+        if not self.report_sources:
+            return rewritten, []
+        items = tuple(
+            {"title": p.title, "source": p.source, "chunk_id": p.chunk_id, "score": round(float(p.score), 4)}
+            for p in passages
+        )
+        return rewritten, [Sources(items)]
 
 
 def waiting_text(configured: str | None, messages: list[dict[str, Any]]) -> str:
@@ -86,5 +100,7 @@ async def rag_chat_completions(request: Request) -> Response:
         text = waiting_text(ctx.settings.rag_waiting_message, [m.to_upstream() for m in req.messages])
         if text:
             lead.append(TextDelta(text))
+    wanted = (req.model_extra or {}).get("rag_sources")
+    stage = stage.for_request(wanted if isinstance(wanted, bool) else None)
     plan = await ctx.pipeline.prepare(req, caller_token=token, request_id=uuid.uuid4().hex, rewrite=stage, lead=lead)
     return await respond(ctx, plan, "/rag/chat/completions", started)

@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 from convoai_llm.api.metrics import Metrics
 from convoai_llm.core.pipeline import Plan
 from convoai_llm.errors import ConvoError, Unavailable
-from convoai_llm.events import AudioDelta, Finish, Metadata, TextDelta, ToolCallDelta, Usage
+from convoai_llm.events import AudioDelta, Finish, Metadata, Sources, TextDelta, ToolCallDelta, Usage
 from convoai_llm.sse.encoder import DONE, KEEPALIVE, ChunkEncoder, error_chunk, server_error_chunk
 
 log = logging.getLogger("convoai_llm.stream")
@@ -133,6 +133,8 @@ class SSEResponse(Response):
                     await emit(enc.finish(ev))
                 elif isinstance(ev, Usage):
                     usage = ev
+                elif isinstance(ev, Sources):
+                    await emit(enc.sources(ev))
             if usage is not None and include_usage:  # always the last chunk before [DONE]
                 await emit(enc.usage(usage))
         except ConvoError as exc:

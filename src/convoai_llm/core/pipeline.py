@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from convoai_llm.errors import UpstreamError
-from convoai_llm.events import Event, Finish, Metadata, Started, TextDelta, ToolCallDelta, Usage
+from convoai_llm.events import Event, Finish, Metadata, Sources, Started, TextDelta, ToolCallDelta, Usage
 from convoai_llm.providers.base import Provider, ProviderRequest
 from convoai_llm.providers.router import Router
 from convoai_llm.schemas.request import ChatRequest
 
 Transform = Callable[[AsyncIterator[Event]], AsyncIterator[Event]]
+Rewrite = Callable[[ProviderRequest], Awaitable[tuple[ProviderRequest, list[Event]]]]
+"""A stage run inside the stream before the provider opens (retrieval): the new request, and events
+to send before the answer (e.g. the sources used)."""
 
 
 @dataclass(slots=True)
@@ -80,7 +83,7 @@ class Pipeline:
         *,
         caller_token: str | None = None,
         request_id: str = "",
-        rewrite: Callable[[ProviderRequest], Awaitable[ProviderRequest]] | None = None,
+        rewrite: Rewrite | None = None,
         lead: list[Event] | None = None,
         transform: Transform | None = None,
         prefix: list[Event] | None = None,
@@ -108,12 +111,14 @@ class Pipeline:
         provider: Provider,
         preq: ProviderRequest,
         lead: list[Event],
-        rewrite: Callable[[ProviderRequest], Awaitable[ProviderRequest]] | None,
+        rewrite: Rewrite | None,
     ) -> AsyncIterator[Event]:
         for ev in lead:
             yield ev
         if rewrite is not None:
-            preq = await rewrite(preq)
+            preq, extra = await rewrite(preq)
+            for ev in extra:
+                yield ev
         inner, _ = await open_stream(provider, preq)
         try:
             async for ev in inner:
@@ -130,6 +135,7 @@ class Aggregate:
     tool_calls: dict[int, dict[str, Any]] = field(default_factory=dict)
     finish: str = "stop"
     usage: Usage | None = None
+    sources: tuple[dict[str, Any], ...] | None = None
 
     def add(self, ev: Event) -> None:
         if isinstance(ev, TextDelta):
@@ -150,6 +156,8 @@ class Aggregate:
             self.finish = ev.reason
         elif isinstance(ev, Usage):
             self.usage = ev
+        elif isinstance(ev, Sources):
+            self.sources = ev.items
         elif isinstance(ev, Metadata | Started):
             pass
 

@@ -8,14 +8,14 @@ from typing import Any
 from convoai_llm.core.pipeline import Aggregate
 
 
-def completion_body(
-    completion_id: str, model: str, agg: Aggregate, created: int | None = None
-) -> dict[str, Any]:
+def completion_body(completion_id: str, model: str, agg: Aggregate, created: int | None = None) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": agg.text or None, "refusal": None}
     if agg.tool_calls:
         message["tool_calls"] = [agg.tool_calls[i] for i in sorted(agg.tool_calls)]
     usage = agg.usage
+    extra: dict[str, Any] = {"x_convoai": {"sources": list(agg.sources)}} if agg.sources is not None else {}
     return {
+        **extra,
         "id": completion_id,
         "object": "chat.completion",
         "created": created if created is not None else int(time.time()),

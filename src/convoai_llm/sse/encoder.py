@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from convoai_llm.errors import error_envelope
-from convoai_llm.events import AudioDelta, Finish, Metadata, TextDelta, ToolCallDelta, Usage
+from convoai_llm.events import AudioDelta, Finish, Metadata, Sources, TextDelta, ToolCallDelta, Usage
 
 DONE = b"data: [DONE]\n\n"
 KEEPALIVE = b": keep-alive\n\n"
@@ -104,6 +104,10 @@ class ChunkEncoder:
                 },
             }
         )
+
+    def sources(self, ev: Sources) -> bytes:
+        """A `choices: []` chunk with our own `x_convoai.sources` field (clients ignore unknown fields)."""
+        return self._envelope({"choices": [], "x_convoai": {"sources": list(ev.items)}})
 
     def metadata(self, ev: Metadata) -> bytes:
         body = {"id": self.id, "object": "chat.completion.custom_metadata", "created": self.created,
