@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
+import wave
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,3 +75,15 @@ def test_ask_unreachable_server() -> None:
     out = subprocess.run([str(BIN), "ask", "--url", f"http://127.0.0.1:{free_port()}", "Hi"],
                          capture_output=True, text=True, timeout=30)  # fmt: skip
     assert out.returncode == 1 and "cannot reach" in out.stderr
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_ask_audio_saves_a_wav(served: str, upstream: MockUpstream, tmp_path: Path) -> None:
+    out_wav = tmp_path / "reply.wav"
+    out = subprocess.run([str(BIN), "ask", "--url", served, "--model", "mock-stream", "--audio", str(out_wav), "Hi"],
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == upstream.text.split()  # the transcript
+    with wave.open(str(out_wav), "rb") as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 16000)
+        assert wav.getnframes() / 16000 > 1.0

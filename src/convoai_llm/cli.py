@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -56,11 +57,18 @@ def ask(
         str, typer.Option(envvar="CONVOAI_CLIENT_KEY", help="Bearer key, if the server needs one.")
     ] = "",
     no_stream: Annotated[bool, typer.Option("--no-stream", help="Ask for one JSON answer.")] = False,
+    audio: Annotated[
+        Path | None, typer.Option("--audio", help="Ask the audio route and save the speech as this WAV file.")
+    ] = None,
 ) -> None:
     """Ask a running server and print the answer as it streams."""
     from convoai_llm.client import ask_server
 
-    code = ask_server(question, url=url, model=model, route=route, api_key=api_key, stream=not no_stream)
+    if audio is not None:
+        route = "audio"
+    code = ask_server(
+        question, url=url, model=model, route=route, api_key=api_key, stream=not no_stream, wav_path=audio
+    )
     raise typer.Exit(code)
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import sys
+import wave
+from pathlib import Path
 
 import httpx
 import orjson
@@ -16,7 +19,9 @@ ROUTES = {
 }
 
 
-def ask_server(question: str, *, url: str, model: str, route: str, api_key: str, stream: bool) -> int:
+def ask_server(
+    question: str, *, url: str, model: str, route: str, api_key: str, stream: bool, wav_path: Path | None = None
+) -> int:
     if route not in ROUTES:
         print(f"unknown route {route!r}: use chat, rag or audio", file=sys.stderr)
         return 2
@@ -38,13 +43,22 @@ def ask_server(question: str, *, url: str, model: str, route: str, api_key: str,
                     resp.read()
                     print(f"error {resp.status_code}: {resp.json()['error']['message']}", file=sys.stderr)
                     return 1
-                return _print_stream(resp.iter_bytes())
+                pcm = bytearray()
+                code = _print_stream(resp.iter_bytes(), pcm)
+                if wav_path is not None and code == 0:
+                    with wave.open(str(wav_path), "wb") as wav:
+                        wav.setnchannels(1)
+                        wav.setsampwidth(2)
+                        wav.setframerate(16000)
+                        wav.writeframes(bytes(pcm))
+                    print(f"saved {len(pcm) / 32000:.2f} s of speech to {wav_path}", file=sys.stderr)
+                return code
     except httpx.HTTPError as exc:
         print(f"cannot reach {target}: {exc}", file=sys.stderr)
         return 1
 
 
-def _print_stream(chunks: object) -> int:
+def _print_stream(chunks: object, pcm: bytearray) -> int:
     decoder = SSEDecoder()
     for raw in chunks:  # type: ignore[attr-defined]
         for data in decoder.feed(raw):
@@ -60,8 +74,11 @@ def _print_stream(chunks: object) -> int:
                 if delta.get("content"):
                     sys.stdout.write(delta["content"])
                     sys.stdout.flush()
-                elif isinstance(delta.get("audio"), dict) and delta["audio"].get("transcript"):
-                    sys.stdout.write(delta["audio"]["transcript"])
-                    sys.stdout.flush()
+                elif isinstance(delta.get("audio"), dict):
+                    if delta["audio"].get("transcript"):
+                        sys.stdout.write(delta["audio"]["transcript"])
+                        sys.stdout.flush()
+                    if delta["audio"].get("data"):
+                        pcm += base64.b64decode(delta["audio"]["data"])
     print()
     return 0
