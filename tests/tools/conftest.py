@@ -10,7 +10,7 @@ from types import ModuleType
 import pytest
 from aiohttp import web
 
-from tests.tools.helpers import AppThread
+from tests.servers import AppThread
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "tools"
 BOOKING_TOKEN = "tok-123"

@@ -13,8 +13,8 @@ import orjson
 from convoai_llm.events import Event, Finish, Started, TextDelta, ToolCallDelta, Usage
 from convoai_llm.providers.base import ProviderRequest
 from tests.conftest import ServeFn
+from tests.servers import AppThread
 from tests.tools.conftest import BOOKING_TOKEN, mcp_block, webhook_block
-from tests.tools.helpers import AppThread
 
 
 class ReadsToolResults:

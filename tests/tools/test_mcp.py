@@ -17,8 +17,9 @@ from convoai_llm.providers.scripted import ScriptedProvider
 from convoai_llm.tools.loop import tool_loop
 from convoai_llm.tools.registry import ToolRegistry
 from convoai_llm.tools.tool import ToolConfigError, ToolFailed
+from tests.servers import AppThread
 from tests.tools.conftest import BOOKING_TOKEN, EXAMPLES, mcp_block, webhook_block
-from tests.tools.helpers import AppThread, calls_pass, collect, spoken, text_pass, tool_messages
+from tests.tools.helpers import calls_pass, collect, spoken, text_pass, tool_messages
 
 
 async def from_text(tmp_path: Path, config: str) -> ToolRegistry:

@@ -8,8 +8,8 @@ import pytest
 
 from convoai_llm.tools.registry import ToolRegistry
 from convoai_llm.tools.tool import ToolFailed, ToolTimeout
+from tests.servers import AppThread
 from tests.tools.conftest import BOOKING_TOKEN, webhook_block
-from tests.tools.helpers import AppThread
 
 
 async def registry_for(tmp_path: Path, config: str) -> ToolRegistry:

@@ -49,10 +49,15 @@ def provider_request(req: ChatRequest, model: str, caller_token: str | None, req
 
 
 async def open_stream(provider: Provider, preq: ProviderRequest) -> tuple[AsyncIterator[Event], str]:
-    """Start the provider and wait for `Started`; errors before it raise here (before the first byte).
-
-    Returns the rest of the stream and the model that answers (a fallback may answer as another)."""
+    """Validate, start the provider and wait for `Started`; errors before it raise here (before the
+    first byte). Returns the rest of the stream and the model that answers (a fallback may answer as
+    another)."""
     provider.validate(preq)
+    return await start_stream(provider, preq)
+
+
+async def start_stream(provider: Provider, preq: ProviderRequest) -> tuple[AsyncIterator[Event], str]:
+    """`open_stream` for a request validated already."""
     gen = provider.stream(preq)
     try:
         first = await anext(gen)

@@ -28,7 +28,8 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
-from convoai_llm.errors import RequestError, UpstreamError
+from convoai_llm.core.pipeline import start_stream
+from convoai_llm.errors import RequestError
 from convoai_llm.events import Event, Finish, FinishReason, Metadata, Started, TextDelta, ToolCallDelta, Usage
 from convoai_llm.providers.base import Provider, ProviderRequest
 from convoai_llm.tools.calls import CallBuffer, ToolCall
@@ -55,7 +56,7 @@ async def tool_loop(
     apology: str | None = None,
 ) -> AsyncIterator[Event]:
     request = upstream_request(provider, preq, registry)
-    model, stream = await open_provider(provider, request)
+    stream, model = await start_stream(provider, request)
     tasks: list[asyncio.Task[str]] = []
     try:
         yield Started(model)
@@ -70,7 +71,7 @@ async def tool_loop(
         filler_sent = False
         for pass_no in range(1, max(1, max_passes) + 1):
             if pass_no > 1:
-                _, stream = await open_provider(provider, replace(request, messages=messages))
+                stream, _ = await start_stream(provider, replace(request, messages=messages))
             buffer = CallBuffer()
             said: list[str] = []
             finish = None
@@ -153,22 +154,6 @@ def upstream_request(provider: Provider, preq: ProviderRequest, registry: ToolRe
         provider.validate(preq)
         return preq
     return request
-
-
-async def open_provider(provider: Provider, request: ProviderRequest) -> tuple[str, AsyncIterator[Event]]:
-    """Start a provider stream and wait for its `Started`: (model, the rest of the stream)."""
-    stream = provider.stream(request)
-    try:
-        first = await anext(stream)
-    except StopAsyncIteration:
-        raise UpstreamError("The provider ended without answering.") from None
-    except BaseException:
-        await close(stream)
-        raise
-    if not isinstance(first, Started):
-        await close(stream)
-        raise UpstreamError("The provider answered out of order.")
-    return first.model, stream
 
 
 async def execute(registry: ToolRegistry, call: ToolCall, timeout_s: float, max_chars: int) -> str:
