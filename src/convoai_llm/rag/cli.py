@@ -1,4 +1,7 @@
-"""``kb`` command line: add, list, search and remove knowledge-base documents.
+"""``kb`` command line: add, list, search and remove knowledge-base documents; migrate and copy to PostgreSQL.
+
+Every command works on the SQLite file ``--db`` (``$CONVOAI_KB_PATH``), or on PostgreSQL when ``--url``
+(``$CONVOAI_KB_URL``, ``postgresql://…``) is given.
 
 The server's CLI mounts ``kb_app`` as ``convoai-llm kb``; ``python -m convoai_llm.rag.cli`` runs it alone.
 """
@@ -15,20 +18,30 @@ from typing import Annotated
 import typer
 from tqdm import tqdm
 
+from convoai_llm.rag.backend import describe, open_store
 from convoai_llm.rag.embed import Embedder
 from convoai_llm.rag.ingest import Ingestor, IngestResult, Outcome, collect_files, source_name
 from convoai_llm.rag.retrieve import Retriever
-from convoai_llm.rag.store import KnowledgeStore
+from convoai_llm.rag.store import StoreError
 from convoai_llm.rag.tokenize import Tokenizer
 
 DEFAULT_DB = Path("data/kb.sqlite3")
 ENV_DB = "CONVOAI_KB_PATH"
+ENV_URL = "CONVOAI_KB_URL"
 
 kb_app = typer.Typer(help="Manage the knowledge base used by /rag/chat/completions.", no_args_is_help=True)
 
 DbOption = Annotated[
     Path, typer.Option("--db", envvar=ENV_DB, help="Knowledge-base file.", show_default=True, dir_okay=False)
 ]
+UrlOption = Annotated[
+    str | None,
+    typer.Option("--url", envvar=ENV_URL, help="PostgreSQL knowledge base (postgresql://…); overrides --db."),
+]
+
+
+def location(db: Path, url: str | None) -> Path | str:
+    return url if url else db
 
 
 def default_db_path() -> Path:
@@ -36,15 +49,15 @@ def default_db_path() -> Path:
     return Path(os.environ.get(ENV_DB) or DEFAULT_DB)
 
 
-def ingest_paths(db: Path, paths: list[Path], *, progress: bool = True) -> list[IngestResult]:
-    """Adds files and folders to the knowledge base at ``db``; one transaction per file."""
+def ingest_paths(db: Path | str, paths: list[Path], *, progress: bool = True) -> list[IngestResult]:
+    """Adds files and folders to the knowledge base at ``db`` (a file or a URL); one transaction per file."""
     files, results = collect_files(paths)
     for problem in results:
         typer.echo(f"skipped {problem.source}: {problem.reason}", err=True)
     if not files:
         return results
     embedder = Embedder(threads=min(4, os.cpu_count() or 1))
-    with KnowledgeStore(db, model_id=embedder.model_id, dimension=embedder.dimension) as store:
+    with open_store(db, model_id=embedder.model_id, dimension=embedder.dimension) as store:
         ingestor = Ingestor(store, embedder, Tokenizer())
         show_bar = progress and (len(files) > 1 or any(p.is_dir() for p in paths))
         with tqdm(files, desc="ingesting", unit="file", disable=not show_bar, dynamic_ncols=True) as bar:
@@ -60,10 +73,11 @@ def ingest_paths(db: Path, paths: list[Path], *, progress: bool = True) -> list[
 def add(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (.txt .md .html .pdf).")],
     db: DbOption = DEFAULT_DB,
+    url: UrlOption = None,
 ) -> None:
     """Add files and folders (recursively). Unchanged files are left alone; changed ones are replaced."""
     try:
-        results = ingest_paths(db, paths)
+        results = ingest_paths(location(db, url), paths)
     except KeyboardInterrupt:
         typer.echo("interrupted: files done so far are saved, the one in progress was not", err=True)
         raise typer.Exit(130) from None
@@ -72,16 +86,16 @@ def add(
     typer.echo(
         f"{counts[Outcome.ADDED]} added, {counts[Outcome.UPDATED]} updated, "
         f"{counts[Outcome.UNCHANGED]} unchanged, {counts[Outcome.SKIPPED]} skipped "
-        f"({chunks} new chunks) -> {db}"
+        f"({chunks} new chunks) -> {describe(location(db, url))}"
     )
     if results and counts[Outcome.SKIPPED] == len(results):
         raise typer.Exit(1)
 
 
 @kb_app.command("list")
-def list_documents(db: DbOption = DEFAULT_DB) -> None:
+def list_documents(db: DbOption = DEFAULT_DB, url: UrlOption = None) -> None:
     """List the documents with their chunk counts."""
-    with KnowledgeStore(db) as store:
+    with open_store(location(db, url)) as store:
         documents = store.documents()
         version = store.version()
     for doc in documents:
@@ -95,12 +109,15 @@ def search(
     query: Annotated[str, typer.Argument(help="The question to search for.")],
     k: Annotated[int, typer.Option("-k", "--top-k", min=1, help="How many passages.")] = 3,
     db: DbOption = DEFAULT_DB,
+    url: UrlOption = None,
 ) -> None:
     """Show the passages retrieval returns for a query, with scores and sources."""
-    if not db.exists():
+    if not url and not db.exists():
         typer.echo(f"no knowledge base at {db}", err=True)
         raise typer.Exit(1)
-    passages = Retriever(db, top_k=k).search_sync(query)
+    retriever = Retriever(location(db, url), top_k=k)
+    passages = retriever.search_sync(query)
+    retriever.close()
     if not passages:
         typer.echo("no relevant passage")
     for rank, passage in enumerate(passages, start=1):
@@ -112,14 +129,44 @@ def search(
 def remove(
     source: Annotated[str, typer.Argument(help="A source as `kb list` shows it, or a path to it.")],
     db: DbOption = DEFAULT_DB,
+    url: UrlOption = None,
 ) -> None:
     """Remove one document and its chunks."""
-    with KnowledgeStore(db) as store:
+    with open_store(location(db, url)) as store:
         removed = store.remove(source) or store.remove(source_name(Path(source)))
     if not removed:
         typer.echo(f"not in the knowledge base: {source}", err=True)
         raise typer.Exit(1)
     typer.echo(f"removed {source}")
+
+
+@kb_app.command("migrate")
+def migrate(
+    url: Annotated[str, typer.Option("--url", envvar=ENV_URL, help="PostgreSQL URL (postgresql://…).")],
+    dimension: Annotated[int, typer.Option(help="Embedding dimension (a new schema only).")] = 384,
+) -> None:
+    """Create or upgrade the PostgreSQL schema (tables, pgvector extension, HNSW index)."""
+    from convoai_llm.rag.pg_admin import migrate_url
+
+    before, after = migrate_url(url, dimension)
+    typer.echo(f"schema version {before} -> {after} at {describe(url)}" if after != before else
+               f"schema is up to date (version {after}) at {describe(url)}")  # fmt: skip
+
+
+@kb_app.command("copy")
+def copy(
+    url: Annotated[str, typer.Option("--url", envvar=ENV_URL, help="Target PostgreSQL URL (postgresql://…).")],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Copy an SQLite knowledge base into PostgreSQL (documents already there unchanged are skipped)."""
+    from convoai_llm.rag.pg_admin import copy_sqlite
+
+    try:
+        report = copy_sqlite(db, url)
+    except StoreError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{report.copied} copied, {report.unchanged} unchanged ({report.chunks} chunks) -> {describe(url)}")
 
 
 if __name__ == "__main__":

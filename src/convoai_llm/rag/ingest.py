@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from convoai_llm.rag.backend import Store
 from convoai_llm.rag.chunk import Chunker
 from convoai_llm.rag.embed import Embedder
 from convoai_llm.rag.reader import SUPPORTED_SUFFIXES, Reader, UnsupportedFileError
-from convoai_llm.rag.store import KnowledgeStore, NewChunk
+from convoai_llm.rag.store import NewChunk
 from convoai_llm.rag.tokenize import Tokenizer
 
 
@@ -66,7 +67,7 @@ class Ingestor:
 
     def __init__(
         self,
-        store: KnowledgeStore,
+        store: Store,
         embedder: Embedder,
         tokenizer: Tokenizer,
         chunker: Chunker | None = None,

@@ -11,19 +11,24 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from convoai_llm.rag.backend import describe, is_pg_url, open_store
 from convoai_llm.rag.embed import Embedder
 from convoai_llm.rag.index import Index, Thresholds
 from convoai_llm.rag.passage import Passage
-from convoai_llm.rag.store import KnowledgeStore
 from convoai_llm.rag.tokenize import Tokenizer, cjk_share
+
+if TYPE_CHECKING:
+    from convoai_llm.rag.pg_index import PgDense
 
 DEFAULT_TOP_K = 3
 DEFAULT_THRESHOLDS = Thresholds()
 
 
 class Retriever:
-    """Hybrid retrieval (BM25 with jieba + MiniLM cosine, fused by reciprocal rank) over one store file.
+    """Hybrid retrieval (BM25 with jieba + MiniLM cosine, fused by reciprocal rank) over one store: an
+    SQLite file path, or a ``postgresql://`` URL (dense search then runs in pgvector, see ``pg_index``).
 
     ``top_k``: passages returned by default. ``min_score``: cosine floor for dense hits; ``min_bm25``:
     score floor for lexical hits (a chunk below both floors is never returned, so an off-topic question
@@ -40,11 +45,17 @@ class Retriever:
         embedder: Embedder | None = None,
         tokenizer: Tokenizer | None = None,
     ) -> None:
-        self.store_path = Path(store_path)
+        self.location: Path | str = store_path if is_pg_url(store_path) else Path(store_path)
+        self.store_path = Path(store_path)  # the SQLite file (kept for callers of the file-only API)
         self.top_k = top_k
         self.thresholds = Thresholds(min_score=min_score, min_bm25=min_bm25)
         self._embedder = embedder or Embedder()
         self._tokenizer = tokenizer or Tokenizer()
+        self._pg_dense: PgDense | None = None
+        if isinstance(self.location, str):
+            from convoai_llm.rag.pg_index import PgDense
+
+            self._pg_dense = PgDense(self.location)
         self._index = self._build()
         self._rebuild: asyncio.Task[bool] | None = None
 
@@ -87,7 +98,7 @@ class Retriever:
             try:
                 await self.refresh_if_changed()
             except Exception:  # a locked or damaged file must not end the watch; the old index keeps serving
-                logging.getLogger(__name__).exception("knowledge base refresh failed: %s", self.store_path)
+                logging.getLogger(__name__).exception("knowledge base refresh failed: %s", describe(self.location))
             await asyncio.sleep(interval_s)
 
     async def _refresh(self) -> bool:
@@ -97,9 +108,19 @@ class Retriever:
         return True
 
     def _store_version(self) -> int:
-        with KnowledgeStore(self.store_path) as store:
+        with open_store(self.location) as store:
             return store.version()
 
     def _build(self) -> Index:
-        with KnowledgeStore(self.store_path) as store:
-            return Index(store.snapshot())
+        with open_store(self.location) as store:
+            snapshot = store.snapshot()
+        if self._pg_dense is None:
+            return Index(snapshot)
+        from convoai_llm.rag.pg_index import PgIndex
+
+        return PgIndex(snapshot, self._pg_dense)
+
+    def close(self) -> None:
+        """Releases the database connections of a PostgreSQL-backed retriever (nothing to do for SQLite)."""
+        if self._pg_dense is not None:
+            self._pg_dense.close()
