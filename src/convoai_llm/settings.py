@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     rate_limit_rps: float = 0.0
     rate_limit_burst: int = 20
     max_streams_per_key: int = 0
+    redis_url: str | None = None
+    """redis://…: rate limits and per-key stream caps shared by every replica (the in-flight cap stays per
+    process). Unset: counted in this process only."""
+    redis_fail_open: bool = True
+    """When Redis can't be reached: true admits requests (limited only per process), false answers 503."""
+    redis_timeout_s: float = 0.25
+    redis_stream_lease_s: float = 900.0
+    """A stream slot held in Redis expires after this long even if its replica died without releasing it."""
 
     # --- server-side tools (convoai_llm.tools): a TOML or YAML file of functions, webhooks, MCP servers
     tools_config: Path | None = None
@@ -88,6 +96,8 @@ class Settings(BaseSettings):
     rag_min_score: float | None = None
     rag_timeout_s: float = 2.0
     rag_refresh_interval_s: float = 2.0
+    kb_url: str | None = None
+    """postgresql://…: the knowledge base in PostgreSQL + pgvector, shared by replicas (instead of kb_path)."""
     rag_report_sources: bool = False
     """Send the passages used as a `choices: []` chunk with `x_convoai.sources` (a request may set
     `rag_sources: true/false`)."""

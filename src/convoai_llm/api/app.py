@@ -15,7 +15,7 @@ from convoai_llm import __version__
 from convoai_llm.api.audio import router as audio_router
 from convoai_llm.api.auth import Authenticator
 from convoai_llm.api.context import AppContext
-from convoai_llm.api.limits import Limiter, LimitsMiddleware
+from convoai_llm.api.limits import LimitsMiddleware, build_limiter
 from convoai_llm.api.metrics import Metrics, MetricsMiddleware
 from convoai_llm.api.openapi import build_openapi
 from convoai_llm.api.playground import router as playground_router
@@ -48,11 +48,13 @@ def build_rag(settings: Settings) -> RagStage | None:
     except ImportError as exc:
         log.warning("RAG disabled: %s", exc)
         return None
-    settings.kb_path.parent.mkdir(parents=True, exist_ok=True)
+    if not settings.kb_url:
+        settings.kb_path.parent.mkdir(parents=True, exist_ok=True)
+    kb = settings.kb_url or settings.kb_path
     if settings.rag_min_score is None:
-        retriever = Retriever(settings.kb_path, top_k=settings.rag_top_k)
+        retriever = Retriever(kb, top_k=settings.rag_top_k)
     else:
-        retriever = Retriever(settings.kb_path, top_k=settings.rag_top_k, min_score=settings.rag_min_score)
+        retriever = Retriever(kb, top_k=settings.rag_top_k, min_score=settings.rag_min_score)
     return RagStage(retriever, settings.rag_top_k, settings.rag_timeout_s, settings.rag_report_sources)
 
 
@@ -123,10 +125,7 @@ def create_app(
     app.include_router(rag_router)
     app.include_router(audio_router)
     app.include_router(playground_router)
-    limiter = Limiter(
-        settings.rate_limit_rps, settings.rate_limit_burst, settings.max_streams_per_key, settings.max_inflight
-    )
-    app.add_middleware(LimitsMiddleware, limiter=limiter, auth=Authenticator(settings.api_keys))
+    app.add_middleware(LimitsMiddleware, limiter=build_limiter(settings), auth=Authenticator(settings.api_keys))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.exception_handler(ConvoError)

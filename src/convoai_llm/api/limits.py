@@ -5,6 +5,10 @@
   bucket of requests (`CONVOAI_RATE_LIMIT_RPS` refill, `CONVOAI_RATE_LIMIT_BURST` size) and a cap on
   concurrent streams (`CONVOAI_MAX_STREAMS_PER_KEY`): beyond them, 429 + `Retry-After`.
 A slot is held until the response has been sent completely (the ASGI call returns), streams included.
+
+The limiter is async (``acquire(caller) -> ticket``, ``release(ticket)``): ``Limiter`` counts in this
+process; ``RedisLimiter`` (``api/redis_limits.py``, chosen by ``CONVOAI_REDIS_URL``) shares the rate limits
+and stream caps of every replica in Redis. ``build_limiter`` picks one from the settings.
 """
 
 from __future__ import annotations
@@ -14,15 +18,26 @@ import math
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from convoai_llm.api.auth import Authenticator, bearer_token
 from convoai_llm.errors import ConvoError, RateLimited, Unavailable
+from convoai_llm.settings import Settings
 
 LIMITED_SUFFIX = "/chat/completions"
 MAX_TRACKED_CALLERS = 100_000
+TicketT = TypeVar("TicketT")
+
+
+class Limits(Protocol[TicketT]):
+    """Admission control: ``acquire`` admits one request or raises (429/503); ``release`` ends it."""
+
+    async def acquire(self, caller: str) -> TicketT: ...
+
+    async def release(self, ticket: TicketT) -> None: ...
 
 
 @dataclass(slots=True)
@@ -52,7 +67,13 @@ class Limiter:
             self._buckets.move_to_end(caller)
         return bucket
 
-    def acquire(self, caller: str) -> Bucket:
+    async def acquire(self, caller: str) -> Bucket:
+        return self.acquire_now(caller)
+
+    async def release(self, bucket: Bucket) -> None:
+        self.release_now(bucket)
+
+    def acquire_now(self, caller: str) -> Bucket:
         """Admit one request or raise; the caller must `release` the returned bucket."""
         if self.max_inflight and self.inflight >= self.max_inflight:
             raise Unavailable("The server is at capacity; try again shortly.", retry_after=1)
@@ -73,13 +94,13 @@ class Limiter:
         self.inflight += 1
         return bucket
 
-    def release(self, bucket: Bucket) -> None:
+    def release_now(self, bucket: Bucket) -> None:
         bucket.streams -= 1
         self.inflight -= 1
 
 
 class LimitsMiddleware:
-    def __init__(self, app: ASGIApp, limiter: Limiter, auth: Authenticator) -> None:
+    def __init__(self, app: ASGIApp, limiter: Limits[Any], auth: Authenticator) -> None:
         self.app = app
         self.limiter = limiter
         self.auth = auth
@@ -98,14 +119,25 @@ class LimitsMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            bucket = self.limiter.acquire(self.caller(scope))
+            ticket = await self.limiter.acquire(self.caller(scope))
         except ConvoError as exc:
             await refuse(exc, send)
             return
         try:
             await self.app(scope, receive, send)
         finally:
-            self.limiter.release(bucket)
+            await self.limiter.release(ticket)
+
+
+def build_limiter(settings: Settings) -> Limits[Any]:
+    """The Redis limiter when ``redis_url`` is set (the ``redis`` extra), else the in-process one."""
+    if settings.redis_url:
+        from convoai_llm.api.redis_limits import RedisLimiter
+
+        return RedisLimiter.from_settings(settings)
+    return Limiter(
+        settings.rate_limit_rps, settings.rate_limit_burst, settings.max_streams_per_key, settings.max_inflight
+    )
 
 
 async def refuse(exc: ConvoError, send: Send) -> None:
