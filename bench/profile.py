@@ -11,6 +11,19 @@ from typing import Any
 FRAME_RE = re.compile(r"^(?P<func>.*?) \((?P<file>[^:()]+)(?::(?P<line>\d+))?\)$")
 
 
+ROOT_FRAMES = (
+    "<module> ",
+    "main (convoai_llm.cli)",
+    "serve (convoai_llm.cli)",
+    "run (uvicorn)",
+    "Server.run (uvicorn)",
+    "Server.serve (uvicorn)",
+    "asyncio_run (uvicorn)",
+    "Runner.run (stdlib:asyncio)",
+    "run (stdlib:asyncio)",
+)
+
+
 def package_of(path: str) -> str:
     """A short owner for a source file: the top-level package (py-spy prints paths relative to
     sys.path, e.g. ``uvicorn/protocols/http/httptools_impl.py``), ``convoai_llm.<subpackage>``, or
@@ -67,8 +80,13 @@ def summarise_collapsed(text: str, top: int = 25) -> dict[str, Any]:
     def table(c: Counter[str]) -> list[tuple[str, float]]:
         return [(k, round(100 * v / total, 1)) for k, v in c.most_common(top)] if total else []
 
-    # Frames on (nearly) every stack (the CLI, uvicorn's and asyncio's run loops) say nothing.
-    common = {k for k, v in incl_fn.items() if total and v / total > 0.95}
+    # Frames on (nearly) every stack (the CLI, uvicorn's and asyncio's run loops) say nothing. py-spy
+    # sometimes catches a resumed coroutine without its outer frames, so match those by name too.
+    common = {
+        k
+        for k, v in incl_fn.items()
+        if (total and v / total > 0.95) or k.startswith(ROOT_FRAMES) or k.endswith(("(typer)", "(click)"))
+    }
     for k in common:
         del incl_fn[k]
     return {
