@@ -157,6 +157,16 @@ def markdown(out: Json, cmd: str) -> str:
         "chunks arrived bunched, several in one read: the stream fell behind and caught up. Error kinds, "
         "where any:"
     )
+    void = [
+        lvl
+        for lvl in sorted(out.get("levels", {}), key=int)
+        if out["levels"][lvl].get("direct") and out["levels"][lvl]["direct"]["stalled_streams"]
+    ]
+    if void:
+        L.append(
+            f"- **the direct path itself stalled at {', '.join(void)} streams**: the mock, the generator or "
+            "other processes on the machine ran out of CPU there, so those rows measure the machine, not the targets."
+        )
     for lvl in sorted(out.get("levels", {}), key=int):
         for t, a in out["levels"][lvl].items():
             if a["errors_by_kind"]:
