@@ -49,7 +49,7 @@ def parse(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
         c.levels = [int(x) for x in a.levels.split(",") if x.strip()]
     c.rounds = a.rounds or (1 if q else 3)
     c.streams_per_worker = a.streams_per_worker or (2 if q else 3)
-    c.min_samples = a.min_samples or (15 if q else 60)
+    c.min_samples = a.min_samples or (15 if q else 45)
     if a.targets:
         c.targets = [x.strip() for x in a.targets.split(",") if x.strip()]
         if "direct" not in c.targets:
