@@ -55,6 +55,7 @@ def test_ingest_through_the_cli_answer_through_both_replicas(
             if name not in seen_by and any("77 euros" in str(p["text"]) for p in search(replica, MSG[0]["content"])):
                 seen_by[name] = time.monotonic() - committed
         time.sleep(0.1)
+    print(f"\nnew document visible after: {seen_by}")
     assert set(seen_by) == {"a", "b"}, f"not visible everywhere after 15 s: {seen_by}"
     assert max(seen_by.values()) < 5.0  # refresh interval 0.5 s + rebuild; bounded, no restart
     upstream.seen.clear()
