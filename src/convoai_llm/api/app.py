@@ -15,6 +15,7 @@ from convoai_llm import __version__
 from convoai_llm.api.audio import router as audio_router
 from convoai_llm.api.auth import Authenticator
 from convoai_llm.api.context import AppContext
+from convoai_llm.api.fastpath import FastPathMiddleware
 from convoai_llm.api.limits import LimitsMiddleware, build_limiter
 from convoai_llm.api.metrics import Metrics, MetricsMiddleware
 from convoai_llm.api.openapi import build_openapi
@@ -125,6 +126,7 @@ def create_app(
     app.include_router(rag_router)
     app.include_router(audio_router)
     app.include_router(playground_router)
+    app.add_middleware(FastPathMiddleware)
     app.add_middleware(LimitsMiddleware, limiter=build_limiter(settings), auth=Authenticator(settings.api_keys))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
