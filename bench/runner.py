@@ -107,6 +107,8 @@ class Run:
         assert self.mock is not None
         if name == "direct":
             return tg.direct(self.mock, self.mock_base)
+        if name == "convoai-llm-granian":
+            return tg.convoai_granian(self.mock_base, self.log_dir)
         if name.startswith("convoai-llm"):
             if not tg.convoai_available():
                 raise RuntimeError("src/convoai_llm/cli.py or api/app.py does not exist yet")

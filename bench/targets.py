@@ -62,6 +62,18 @@ def convoai(mock_base: str, log_dir: Path, workers: int = 1, extra_env: dict[str
     return Target(name, base, proc=proc, sample_pids=[proc.pid])
 
 
+def convoai_granian(mock_base: str, log_dir: Path) -> Target:
+    """The same app under granian (Rust HTTP server, uvloop) instead of uvicorn: the server comparison."""
+    port = free_port()
+    env = {"OPENAI_BASE_URL": f"{mock_base}/v1", "OPENAI_API_KEY": "bench", "CONVOAI_PROVIDER": "openai"}
+    cmd = [str(Path(PY).parent / "granian"), "--interface", "asgi", "--factory", "--loop", "uvloop"]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log", "convoai_llm.api.app:create_app"]
+    proc = spawn("convoai-llm-granian", cmd, log_dir, env)
+    base = f"http://127.0.0.1:{port}"
+    wait_healthy(proc, f"{base}/healthz", 60)
+    return Target("convoai-llm-granian", base, proc=proc, sample_pids=[proc.pid])
+
+
 LITELLM_CONFIG = """\
 model_list:
   - model_name: {model}
