@@ -43,7 +43,7 @@ $(VENV)/.setup-stamp: pyproject.toml Makefile | $(BIN)/python
 setup: $(VENV)/.setup-stamp system-deps
 
 $(VENV)/.dev-stamp: $(VENV)/.setup-stamp
-	$(BIN)/pip install -q --find-links $(WHEEL_DIR) -e '.[local,rag,dev]'
+	$(BIN)/pip install -q --find-links $(WHEEL_DIR) -e '.[local,rag,dev,pg,redis]'
 	@touch $@
 
 setup-dev: setup $(VENV)/.dev-stamp
@@ -55,7 +55,7 @@ run: setup
 test: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	@$(BIN)/pip install -q -e '.[pg,redis]' && bash scripts/services.sh install || echo "scale-out tests will skip: PostgreSQL/pgvector/Redis unavailable"
+	@bash scripts/services.sh install || echo "scale-out tests will skip: PostgreSQL/pgvector/Redis unavailable"
 	$(BIN)/pytest -q -p no:cacheprovider
 
 lint: setup-dev
