@@ -4,7 +4,7 @@
 page calls the chat routes with the key typed into it (kept in memory only). The KB routes sit behind
 the same bearer auth as the chat routes:
 
-- `GET /v1/kb/documents` (and `/kb/documents`): the documents in the knowledge base (`settings.kb_path`).
+- `GET /v1/kb/documents` (and `/kb/documents`): the documents in the knowledge base (`kb_url` or `kb_path`).
 - `GET /v1/kb/search?q=…&k=…` (and `/kb/search`): the passages the RAG route's retriever returns for
   `q`; `k` defaults to `rag_top_k`, so the same question gives the sources the RAG route used.
 Both answer 503 (OpenAI error body) when the knowledge base is unavailable.
@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import sqlite3
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -79,12 +78,12 @@ def _check_kb(request: Request) -> AppContext:
     return ctx
 
 
-def _documents(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    from convoai_llm.rag.store import KnowledgeStore
+def _documents(location: Path | str) -> list[dict[str, Any]]:
+    from convoai_llm.rag.backend import is_pg_url, open_store
 
-    with KnowledgeStore(path) as store:
+    if not is_pg_url(location) and not Path(location).exists():
+        return []
+    with open_store(location) as store:
         return [
             {"object": "kb.document", "source": d.source, "title": d.title, "chunks": d.chunks,
              "added_at": round(d.added_at, 3), "content_hash": d.content_hash}
@@ -97,8 +96,8 @@ def _documents(path: Path) -> list[dict[str, Any]]:
 async def kb_documents(request: Request) -> Response:
     ctx = _check_kb(request)
     try:
-        docs = await asyncio.to_thread(_documents, ctx.settings.kb_path)
-    except (ImportError, sqlite3.Error, OSError, RuntimeError) as exc:
+        docs = await asyncio.to_thread(_documents, ctx.settings.kb_url or ctx.settings.kb_path)
+    except Exception as exc:  # any backend failure (SQLite, PostgreSQL, a missing extra) is a 503
         log.warning("knowledge base listing failed: %s", type(exc).__name__)
         raise Unavailable("The knowledge base cannot be read.") from None
     return json_response({"object": "list", "data": docs})
@@ -145,7 +144,7 @@ async def kb_search(request: Request) -> Response:
             passages = await stage.searcher.search(query, k)
     except TimeoutError:
         raise Unavailable("The knowledge base search timed out.") from None
-    except (ImportError, sqlite3.Error, OSError, RuntimeError) as exc:
+    except Exception as exc:  # any backend failure (SQLite, PostgreSQL, a missing extra) is a 503
         log.warning("knowledge base search failed: %s", type(exc).__name__)
         raise Unavailable("The knowledge base cannot be searched.") from None
     data = [_passage(i + 1, p) for i, p in enumerate(passages[:k])]
