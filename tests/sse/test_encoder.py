@@ -59,9 +59,9 @@ def test_audio_and_words() -> None:
     enc = ChunkEncoder("m")
     enc.role()
     words = (AudioWord("hi", 0, 120),)
-    body = payload(enc.audio(AudioDelta("r1", transcript="hi", words=words), with_text=True))
+    body = payload(enc.audio(AudioDelta("r1", transcript="hi", words=words)))
     delta = body["choices"][0]["delta"]  # type: ignore[index]
-    assert delta["content"] == "hi"
+    assert "content" not in delta  # text goes out as its own TextDelta (modalities text+audio)
     word = {"text": "hi", "start_ts": 0, "end_ts": 120, "duration": 120}
     assert delta["audio"] == {"id": "r1", "transcript": "hi", "words": [word]}
 

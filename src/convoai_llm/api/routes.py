@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -26,6 +27,7 @@ from convoai_llm.sse.encoder import ChunkEncoder
 log = logging.getLogger("convoai_llm.request")
 router = APIRouter()
 IDENTITY_FIELDS = ("app_id", "channel", "user_uid", "turn_id")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.:@-]")
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -59,9 +61,14 @@ async def read_chat_request(request: Request, ctx: AppContext) -> tuple[ChatRequ
     return req, token
 
 
-def identity(req: ChatRequest) -> dict[str, Any]:
+def identity(req: ChatRequest) -> dict[str, str]:
+    """The caller's identity for the log line, reduced to safe characters (no log injection)."""
     extra = req.model_extra or {}
-    return {k: extra[k] for k in IDENTITY_FIELDS if k in extra and isinstance(extra[k], str | int)}
+    return {
+        k: _UNSAFE.sub("_", str(extra[k]))[:64]
+        for k in IDENTITY_FIELDS
+        if k in extra and isinstance(extra[k], str | int)
+    }
 
 
 ROUTE_METADATA = {
@@ -95,9 +102,7 @@ def wants_repeat(ctx: AppContext, req: ChatRequest) -> bool:
     return ctx.settings.text_assistant_last == "repeat" and last.role == "assistant" and bool(last.text().strip())
 
 
-async def respond(
-    ctx: AppContext, plan: Plan, route: str, started: float, *, text_with_audio: bool = False
-) -> Response:
+async def respond(ctx: AppContext, plan: Plan, route: str, started: float) -> Response:
     req = plan.request
     metadata = custom_metadata(ctx, req, route)
     if metadata is not None:
@@ -111,7 +116,7 @@ async def respond(
     if req.stream:
         return SSEResponse(
             plan, encoder, route=route, metrics=ctx.metrics, keepalive_s=ctx.settings.keepalive_interval_s,
-            started=started, text_with_audio=text_with_audio, on_done=on_done,
+            started=started, on_done=on_done,
         )  # fmt: skip
     agg = await collect(plan)
     on_done({"outcome": "ok", "duration_ms": round((time.perf_counter() - started) * 1000, 1)})

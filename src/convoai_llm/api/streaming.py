@@ -47,7 +47,6 @@ class SSEResponse(Response):
         metrics: Metrics,
         keepalive_s: float,
         started: float,
-        text_with_audio: bool = False,
         on_done: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         super().__init__(status_code=200)
@@ -57,7 +56,6 @@ class SSEResponse(Response):
         self.metrics = metrics
         self.keepalive_s = keepalive_s
         self.started = started
-        self.text_with_audio = text_with_audio
         self.on_done = on_done
         self._last_send = 0.0
         self._ttft: float | None = None
@@ -107,7 +105,6 @@ class SSEResponse(Response):
     async def _pump(self, send: Send) -> None:
         enc = self.encoder
         include_usage = self.plan.request.include_usage
-        with_text = self.text_with_audio
 
         async def emit(body: bytes) -> None:
             self._last_send = time.perf_counter()
@@ -125,7 +122,7 @@ class SSEResponse(Response):
                     await emit(enc.text(ev))
                 elif isinstance(ev, AudioDelta):
                     self._first_token()
-                    await emit(enc.audio(ev, with_text))
+                    await emit(enc.audio(ev))
                 elif isinstance(ev, ToolCallDelta):
                     self._first_token()
                     await emit(enc.tool_call(ev))

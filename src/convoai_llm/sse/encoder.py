@@ -84,11 +84,8 @@ class ChunkEncoder:
     def tool_call(self, ev: ToolCallDelta) -> bytes:
         return self._delta({"tool_calls": [tool_call_json(ev)]})
 
-    def audio(self, ev: AudioDelta, with_text: bool = False) -> bytes:
-        delta: dict[str, Any] = {"audio": audio_json(ev)}
-        if with_text and ev.transcript:
-            delta["content"] = ev.transcript
-        return self._delta(delta)
+    def audio(self, ev: AudioDelta) -> bytes:
+        return self._delta({"audio": audio_json(ev)})
 
     def finish(self, ev: Finish) -> bytes:
         return self._delta({}, ev.reason)
