@@ -54,17 +54,21 @@ class ReadsToolResults:
         return None
 
 
+def write_config(tmp_path: Path, webhook: AppThread) -> Path:
+    """A tools config naming the example MCP server (stdio) and the test webhook."""
+    config = tmp_path / "tools.toml"
+    auth = f'{{ Authorization = "Bearer {BOOKING_TOKEN}" }}'
+    config.write_text(mcp_block() + webhook_block(f"{webhook.url}/book_table", headers=auth))
+    return config
+
+
 class NoKnowledge:
     async def search(self, query: str, k: int | None = None) -> list[Any]:
         return []
 
 
 def test_chat_completion_with_server_tools(serve: ServeFn, webhook: AppThread, tmp_path: Path) -> None:
-    config = tmp_path / "tools.toml"
-    config.write_text(
-        mcp_block()
-        + webhook_block(f"{webhook.url}/book_table", headers=f'{{ Authorization = "Bearer {BOOKING_TOKEN}" }}')
-    )
+    config = write_config(tmp_path, webhook)
     model = ReadsToolResults()
     # The app's own wiring: CONVOAI_TOOLS_CONFIG wraps the provider in the tool loop.
     server = serve(provider=model, searcher=NoKnowledge(), tools_config=config, tools_filler="One moment.")
@@ -107,11 +111,7 @@ def test_tools_on_rag_and_audio_routes(serve: ServeFn, webhook: AppThread, tmp_p
     import base64
     import shutil
 
-    config = tmp_path / "tools.toml"
-    config.write_text(
-        mcp_block()
-        + webhook_block(f"{webhook.url}/book_table", headers=f'{{ Authorization = "Bearer {BOOKING_TOKEN}" }}')
-    )
+    config = write_config(tmp_path, webhook)
     model = ReadsToolResults()
     server = serve(provider=model, searcher=KnowsHours(), tools_config=config, audio_mode="live")
     body = {
