@@ -47,6 +47,7 @@ $(VENV)/.dev-stamp: $(VENV)/.setup-stamp
 	@touch $@
 
 setup-dev: setup $(VENV)/.dev-stamp
+	@bash scripts/system-deps.sh --test
 
 run: setup
 	$(BIN)/python -m convoai_llm.rag.seed

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Debian packages the project uses: espeak-ng (speech, at run time), chromium and a CJK font (the
 # playground's browser tests; Playwright drives /usr/bin/chromium, its own browser download is never used).
-# Installed when missing and we are root.
+# Installed when missing and we are root. `system-deps.sh` alone: what the server needs (make setup);
+# `system-deps.sh --test`: also what the tests need (make test).
 set -u
 missing=()
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
-[ -x /usr/bin/chromium ] || missing+=(chromium)
-# a CJK font, so the browser renders the Chinese sample documents (screenshots) instead of empty boxes
-{ command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=zh 2>/dev/null)" ]; } || missing+=(fonts-wqy-microhei)
+if [ "${1:-}" = "--test" ]; then
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  # a CJK font, so the browser renders the Chinese sample documents (screenshots) instead of empty boxes
+  { command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=zh 2>/dev/null)" ]; } || missing+=(fonts-wqy-microhei)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 consequences() {
   for pkg in "$@"; do
