@@ -23,35 +23,32 @@ from convoai_llm.core.pipeline import Plan
 from convoai_llm.errors import Unavailable
 from convoai_llm.events import Event, Finish, TextDelta
 from convoai_llm.schemas.request import ChatRequest
+from convoai_llm.speech import Clip, ClipLibrary, TTSEngine, play_clip, speak, speak_text
 
 router = APIRouter()
 ROUTE = "/audio/chat/completions"
 
 
-def _tts(ctx: AppContext) -> object:
-    tts = ctx.extras.get("tts")
+def _tts(ctx: AppContext) -> TTSEngine:
+    tts: TTSEngine | None = ctx.extras.get("tts")
     if tts is None or not tts.available():
         raise Unavailable("No text-to-speech engine is available (install espeak-ng: make setup).")
     return tts
 
 
-async def _clip_events(ctx: AppContext, clip: object, reply_id: str, with_text: bool) -> AsyncIterator[Event]:
-    from convoai_llm.speech import play_clip
-
+async def _clip_events(ctx: AppContext, clip: Clip, reply_id: str, with_text: bool) -> AsyncIterator[Event]:
     s = ctx.settings
     if with_text:
-        yield TextDelta(clip.transcript)  # type: ignore[attr-defined]
-    async for ev in play_clip(clip, reply_id, realtime=s.audio_realtime, speed=s.audio_speed, words=s.audio_words):  # type: ignore[arg-type]
+        yield TextDelta(clip.transcript)
+    async for ev in play_clip(clip, reply_id, realtime=s.audio_realtime, speed=s.audio_speed, words=s.audio_words):
         yield ev
     yield Finish("stop")
 
 
-async def _speak_events(ctx: AppContext, text: str, reply_id: str, with_text: bool) -> AsyncIterator[Event]:
-    from convoai_llm.speech import speak_text
-
+async def _speak_events(tts: TTSEngine, text: str, reply_id: str, with_text: bool, words: bool) -> AsyncIterator[Event]:
     if with_text:
         yield TextDelta(text)
-    async for ev in speak_text(text, _tts(ctx), reply_id=reply_id, words=ctx.settings.audio_words):  # type: ignore[arg-type]
+    async for ev in speak_text(text, tts, reply_id=reply_id, words=words):
         if not isinstance(ev, TextDelta):
             yield ev
     yield Finish("stop")
@@ -73,11 +70,10 @@ async def audio_chat_completions(request: Request) -> Response:
 
     last = req.messages[-1]
     if s.speak_assistant_last and last.role == "assistant" and last.text().strip():
-        _tts(ctx)
-        plan = Plan(req, "speak", _speak_events(ctx, last.text(), reply_id, with_text))
+        plan = Plan(req, "speak", _speak_events(_tts(ctx), last.text(), reply_id, with_text, s.audio_words))
         return await respond(ctx, plan, ROUTE, started)
 
-    clips = ctx.extras.get("clips")
+    clips: ClipLibrary | None = ctx.extras.get("clips")
     if clips is not None and s.audio_mode == "auto":
         clip = clips.select(_last_user_text(req))
         if clip is not None:
@@ -85,11 +81,10 @@ async def audio_chat_completions(request: Request) -> Response:
             return await respond(ctx, plan, ROUTE, started)
 
     tts = _tts(ctx)
-    from convoai_llm.speech import speak
 
     def to_speech(events: AsyncIterator[Event]) -> AsyncIterator[Event]:
         return speak(
-            events, tts, reply_id=reply_id, transcript_first=s.audio_transcript_first,  # type: ignore[arg-type]
+            events, tts, reply_id=reply_id, transcript_first=s.audio_transcript_first,
             words=s.audio_words, include_text=with_text,
         )  # fmt: skip
 
