@@ -49,7 +49,7 @@ def test_waiting_chunk_before_retrieval_then_grounded_answer(serve: ServeFn, ups
                 break
     contents = [c["choices"][0]["delta"].get("content") for _, c in arrivals if c["choices"]]  # type: ignore[index]
     waiting_at = next(t for (t, c), text in zip(arrivals, contents, strict=True) if text)
-    assert contents[1] == "Let me check that for you."
+    assert contents[1] == "Let me check that for you. "  # a space before the answer that follows
     assert searcher.finished_at is not None and waiting_at < searcher.finished_at
     assert waiting_at - sent < 1.0  # generous: the machine is shared; the order above is the point
     assert "".join(t or "" for t in contents[2:]) == upstream.text

@@ -113,7 +113,7 @@ def test_custom_metadata_first_only_when_configured(serve, strict_upstream: Mock
     assert [c["object"] for c in rag].count("chat.completion.custom_metadata") == 1
     for c in rag[1:]:
         check("CreateChatCompletionStreamResponse", c)
-    assert rag[2]["choices"][0]["delta"]["content"] == "Let me check that for you."
+    assert rag[2]["choices"][0]["delta"]["content"] == "Let me check that for you. "
     chat = sse(server, "/chat/completions", copy.deepcopy(ENGINE_REQUEST))
     assert all(c["object"] == "chat.completion.chunk" for c in chat)
     override = {**copy.deepcopy(ENGINE_REQUEST), "custom_metadata": {"interruptable": True}}

@@ -99,7 +99,9 @@ async def rag_chat_completions(request: Request) -> Response:
     if req.stream:
         text = waiting_text(ctx.settings.rag_waiting_message, [m.to_upstream() for m in req.messages])
         if text:
-            lead.append(TextDelta(text))
+            # A space after a Latin-script line, so the spoken text and the engine's history read
+            # "…for you. The price…" rather than "…for you.The price…" (Chinese needs none).
+            lead.append(TextDelta(text + " " if text[-1].isascii() and not text[-1].isspace() else text))
     wanted = (req.model_extra or {}).get("rag_sources")
     stage = stage.for_request(wanted if isinstance(wanted, bool) else None)
     plan = await ctx.pipeline.prepare(req, caller_token=token, request_id=uuid.uuid4().hex, rewrite=stage, lead=lead)

@@ -202,8 +202,8 @@
           if (turn.ttft === null) turn.ttft = since();
           if (waitingPending) { // the RAG route's first content chunk is its waiting message
             waitingPending = false;
-            turn.waiting = delta.content;
-            waitingEl.textContent = delta.content;
+            turn.waiting = delta.content.trim();
+            waitingEl.textContent = turn.waiting;
             waitingEl.hidden = false;
           } else {
             if (turn.firstAnswer === null) turn.firstAnswer = since();
