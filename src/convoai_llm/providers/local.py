@@ -90,6 +90,8 @@ class LocalProvider:
             n_threads=self.settings.local_n_threads,
             verbose=False,
         )
+        # One token now, so the first caller does not pay for the first evaluation (~1 s on 2 cores).
+        self._llama.create_chat_completion([{"role": "user", "content": "Hi"}], max_tokens=1)
 
     def models(self) -> list[str]:
         return [self.model_id]
