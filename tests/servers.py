@@ -244,6 +244,8 @@ class MockUpstream:
             await asyncio.sleep(10)
         elif model == "mock-long":
             await self._words(resp, model, 0.05, count=200)
+        elif model == "mock-medium":
+            await self._words(resp, model, 0.05, count=16)
         elif model == "mock-silent":
             await resp.write(chunk(model, {"role": "assistant", "content": ""}))
             await asyncio.sleep(1.2)

@@ -154,19 +154,26 @@ def _serve_process(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[byt
 
 
 def test_sigterm_finishes_short_streams_and_ends_long_ones(upstream: MockUpstream, tmp_path: Path) -> None:
-    env = {"OPENAI_BASE_URL": upstream.url, "OPENAI_API_KEY": "k", "CONVOAI_SHUTDOWN_GRACE_S": "1"}
+    env = {"OPENAI_BASE_URL": upstream.url, "OPENAI_API_KEY": "k", "CONVOAI_SHUTDOWN_GRACE_S": "3"}
     proc, url = _serve_process(env, tmp_path / "serve.log")
     results: dict[str, list[str]] = {}
+    streaming = {"short": threading.Event(), "long": threading.Event()}
 
     def run(name: str, model: str) -> None:
         body = {"model": model, "messages": MSG, "stream": True}
+        lines: list[str] = []
         with httpx.stream("POST", url + "/chat/completions", json=body, timeout=30) as resp:
-            results[name] = [line for line in resp.iter_lines() if line.startswith("data: ")]
+            for line in resp.iter_lines():
+                if line.startswith("data: "):
+                    lines.append(line)
+                    streaming[name].set()
+        results[name] = lines
 
-    threads = [threading.Thread(target=run, args=a) for a in (("short", "mock-stream"), ("long", "mock-long"))]
+    # "short" (~0.8 s) is still streaming at SIGTERM and must finish inside the 3 s grace; "long" (~10 s) cannot.
+    threads = [threading.Thread(target=run, args=a) for a in (("short", "mock-medium"), ("long", "mock-long"))]
     for t in threads:
         t.start()
-    time.sleep(0.3)
+    assert all(event.wait(10) for event in streaming.values()), "the streams did not start"
     proc.send_signal(signal.SIGTERM)
     time.sleep(0.3)
     with pytest.raises(httpx.TransportError):
