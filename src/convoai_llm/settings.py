@@ -124,6 +124,21 @@ class Settings(BaseSettings):
     rag_custom_metadata: dict[str, Any] | None = None
     audio_custom_metadata: dict[str, Any] | None = None
 
+    @field_validator(
+        "openai_api_key",
+        "openai_base_url",
+        "local_model_path",
+        "audio_dir",
+        "tools_config",
+        "kb_url",
+        "redis_url",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """`OPENAI_API_KEY=` in a copied env.example means "not set", not "an empty key"."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
