@@ -80,6 +80,8 @@ def test_ingest_through_the_cli_answer_through_both_replicas(
 
 def test_rate_limit_is_shared_by_both_replicas(pair: list[Replica]) -> None:
     a, b = pair
+    for replica in pair:  # readiness covers the shared services: PostgreSQL (the KB) and Redis (the limits)
+        assert httpx.get(replica.url + "/readyz").json()["checks"] == {"provider": True, "rag": True, "limits": True}
     codes = [complete(replica, "key-rate") for replica in (a, b, a, b, a, b, a)]
     assert codes == [200] * 5 + [429] * 2  # one bucket of 5 for the key, not 5 per replica
     assert complete(b, "key-rag") == 200  # other keys keep their own bucket

@@ -75,6 +75,7 @@ def create_app(
     """The app. `provider` and `searcher` replace the configured ones (tests, embedding)."""
     settings = settings or Settings()
     metrics = Metrics()
+    limiter = build_limiter(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -110,6 +111,8 @@ def create_app(
         if rag is not None:
             ctx.extras["rag"] = rag
         ctx.extras.update(await asyncio.to_thread(build_speech, settings))
+        if hasattr(limiter, "ready"):
+            ctx.extras["limits"] = limiter  # shared limits: /readyz reports whether Redis answers
         app.state.ctx = ctx
         log.info("convoai-llm %s ready: provider=%s models=%s", __version__, prov.name, prov.models())
         try:
@@ -118,6 +121,12 @@ def create_app(
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
+            close_limiter = getattr(limiter, "aclose", None)
+            if close_limiter is not None:
+                await close_limiter()
+            close_kb = getattr(rag.searcher, "close", None) if rag else None
+            if close_kb is not None:
+                await asyncio.to_thread(close_kb)
             await prov.aclose()
 
     app = FastAPI(title="convoai-llm", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
@@ -127,7 +136,7 @@ def create_app(
     app.include_router(audio_router)
     app.include_router(playground_router)
     app.add_middleware(FastPathMiddleware)
-    app.add_middleware(LimitsMiddleware, limiter=build_limiter(settings), auth=Authenticator(settings.api_keys))
+    app.add_middleware(LimitsMiddleware, limiter=limiter, auth=Authenticator(settings.api_keys))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.exception_handler(ConvoError)

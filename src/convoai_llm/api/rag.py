@@ -46,7 +46,8 @@ class RagStage:
         self.report_sources = report_sources
 
     async def ready(self) -> bool:
-        return True
+        ping = getattr(self.searcher, "ping", None)
+        return True if ping is None else bool(await ping())
 
     def for_request(self, report_sources: bool | None) -> RagStage:
         """This stage, with the request's own `rag_sources` choice when it made one."""

@@ -110,6 +110,13 @@ class RedisLimiter:
             lease_s=settings.redis_stream_lease_s,
         )
 
+    async def ready(self) -> bool:
+        """Readiness: Redis answers (or, failing open, the limiter works without it)."""
+        try:
+            return bool(await self._redis.ping())
+        except (RedisError, OSError):
+            return self.fail_open
+
     def keys(self, caller: str) -> list[str]:
         """The caller's bucket and stream-set keys; the hash tag keeps both in one Redis Cluster slot."""
         return [f"{self.prefix}:{{{caller}}}:rate", f"{self.prefix}:{{{caller}}}:streams"]

@@ -83,6 +83,15 @@ class Retriever:
         """The best passages for ``query`` (at most ``k``, default ``top_k``), computed off the event loop."""
         return await asyncio.to_thread(self.search_sync, query, k)
 
+    async def ping(self, timeout_s: float = 2.0) -> bool:
+        """Readiness: the knowledge base answers (the SQLite file opens, PostgreSQL responds)."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                await asyncio.to_thread(self._store_version)
+        except Exception:
+            return False
+        return True
+
     async def refresh_if_changed(self) -> bool:
         """Rebuilds the index when the store changed; True when a new index was swapped in.
 
