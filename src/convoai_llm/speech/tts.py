@@ -97,31 +97,46 @@ class EspeakTTS:
         return self.chinese_voice if has_han(text) else self.english_voice
 
     def command(self, text: str) -> list[str]:
-        return [self.binary, "-v", self.voice_for(text), "-s", str(self.words_per_minute), "--stdout"]
+        # The text is the last argument with a leading space, so it is never read as an option
+        # ("--help" is spoken). Not stdin: a child left reading a pipe whose writer was cancelled
+        # under uvloop waited for EOF forever and held up the hang-up (seen in tests).
+        return [self.binary, "-v", self.voice_for(text), "-s", str(self.words_per_minute), "--stdout", " " + text]
 
     async def synthesize(self, text: str) -> Synthesis:
         spoken = speakable(text)
         if not any(c.isalnum() for c in spoken):
             return Synthesis(b"")
-        wav = await self._run(self.command(spoken), spoken.encode("utf-8"))
+        wav = await self._run(self.command(spoken))
         try:
             pcm = to_engine_pcm(read_wav_stream(wav), gain_db=HEADROOM_DB)
         except AudioFormatError as exc:
             raise TTSFailed(f"espeak-ng wrote unreadable audio: {exc}") from exc
         return Synthesis(pcm, word_timing.estimate(spoken, pcm, SAMPLE_RATE))
 
-    async def _run(self, argv: list[str], stdin: bytes) -> bytes:
-        try:
-            proc = await asyncio.create_subprocess_exec(
+    async def _run(self, argv: list[str]) -> bytes:
+        spawn = asyncio.ensure_future(
+            asyncio.create_subprocess_exec(
                 *argv,
-                stdin=asyncio.subprocess.PIPE,
+                stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
             )
+        )
+        try:
+            proc = await asyncio.shield(spawn)
         except FileNotFoundError as exc:
             raise TTSUnavailable(f"{self.binary} is not installed (Debian: apt-get install espeak-ng)") from exc
+        except asyncio.CancelledError:
+            # Cancelled while the process was being started: it may exist already. Let the start
+            # finish, then kill and reap it, so a hang-up never leaves an espeak-ng behind.
+            with contextlib.suppress(Exception):
+                started = await spawn
+                with contextlib.suppress(ProcessLookupError):
+                    started.kill()
+                await started.wait()
+            raise
         try:
-            out, err = await asyncio.wait_for(proc.communicate(stdin), self.timeout_s)
+            out, err = await asyncio.wait_for(proc.communicate(), self.timeout_s)
         except TimeoutError as exc:
             raise TTSFailed(f"{self.binary} took longer than {self.timeout_s:g} s") from exc
         finally:
