@@ -75,9 +75,7 @@ class SSEResponse(Response):
                     if waiter.result()["type"] == "http.disconnect":
                         self._outcome = "client_disconnected"
                         self.metrics.disconnects.labels(self.route).inc()
-                        pump.cancel()
-                        await asyncio.gather(pump, return_exceptions=True)
-                        break
+                        break  # `finally` cancels the pump, which closes the upstream
                     waiter = asyncio.ensure_future(receive())
                 elif time.perf_counter() - self._last_send >= self.keepalive_s:
                     self._last_send = time.perf_counter()

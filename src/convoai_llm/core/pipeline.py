@@ -33,9 +33,7 @@ class Plan:
     """Events sent before the role chunk (the engine's custom_metadata)."""
 
     async def aclose(self) -> None:
-        aclose = getattr(self.events, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await _aclose(self.events)
 
 
 def provider_request(req: ChatRequest, model: str, caller_token: str | None, request_id: str) -> ProviderRequest:
@@ -91,7 +89,6 @@ class Pipeline:
         rewrite: Rewrite | None = None,
         lead: list[Event] | None = None,
         transform: Transform | None = None,
-        prefix: list[Event] | None = None,
     ) -> Plan:
         """Build the plan.
 
@@ -109,7 +106,7 @@ class Pipeline:
             events = self._deferred(provider, preq, lead or [], rewrite)
         if transform is not None:
             events = transform(events)
-        return Plan(request=req, model=model, events=events, prefix=prefix or [])
+        return Plan(request=req, model=model, events=events)
 
     async def _deferred(
         self,
@@ -124,7 +121,7 @@ class Pipeline:
             preq, extra = await rewrite(preq)
             for ev in extra:
                 yield ev
-        inner, _ = await open_stream(provider, preq)
+        inner, _ = await start_stream(provider, preq)  # validated in prepare(); retrieval only adds a system turn
         try:
             async for ev in inner:
                 yield ev
