@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -269,7 +270,8 @@ async def test_a_provider_without_tool_support_answers_without_tools(registry: T
     assert "tools" not in provider.history[0].params
 
 
-async def test_hang_up_during_a_slow_tool_cancels_it() -> None:
+def cancellable_slow_tool() -> tuple[Callable[[dict[str, Any]], Awaitable[str]], asyncio.Event, asyncio.Event]:
+    """A tool that runs for 30 s, and events set when it starts and when it is cancelled."""
     started, cancelled = asyncio.Event(), asyncio.Event()
 
     async def slow(args: dict[str, Any]) -> str:
@@ -281,6 +283,11 @@ async def test_hang_up_during_a_slow_tool_cancels_it() -> None:
             raise
         return "never"
 
+    return slow, started, cancelled
+
+
+async def test_hang_up_during_a_slow_tool_cancels_it() -> None:
+    slow, started, cancelled = cancellable_slow_tool()
     provider = ScriptedProvider()
     provider.enqueue(calls_pass(("slow", "{}")))
     provider.enqueue([Started("scripted"), Sleep(30), Finish("stop")])
@@ -301,17 +308,7 @@ async def test_hang_up_during_a_slow_tool_cancels_it() -> None:
 
 
 async def test_aclose_at_the_filler_cancels_running_tools() -> None:
-    started, cancelled = asyncio.Event(), asyncio.Event()
-
-    async def slow(args: dict[str, Any]) -> str:
-        started.set()
-        try:
-            await asyncio.sleep(30)
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
-        return "never"
-
+    slow, started, cancelled = cancellable_slow_tool()
     provider = ScriptedProvider()
     provider.enqueue(calls_pass(("slow", "{}")))
     stream = tool_loop(provider, request(), ToolRegistry([make_tool("slow", slow)]), filler="Hold on.")
