@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from convoai_llm.rag.backend import describe, is_pg_url, open_store
+from convoai_llm.rag.backend import is_pg_url, open_store
 from convoai_llm.rag.embed import DEFAULT_MODEL, TextEmbedder, load_embedder
 from convoai_llm.rag.index import Index, Language, Policy, Thresholds, tuned_policy
 from convoai_llm.rag.passage import Passage
@@ -120,7 +120,7 @@ class Retriever:
             try:
                 await self.refresh_if_changed()
             except Exception:  # a locked or damaged file must not end the watch; the old index keeps serving
-                log.exception("knowledge base refresh failed: %s", describe(self.location))
+                log.exception("knowledge base refresh failed")  # no path or host in the log
             await asyncio.sleep(interval_s)
 
     async def _refresh(self) -> bool:
@@ -148,7 +148,7 @@ class Retriever:
         if stored is None or stored == self._embedder.model_id or not snapshot.chunk_ids:
             return True
         problem = ModelMismatchError(stored, self._embedder.model_id, len(snapshot.chunk_ids))
-        log.warning("knowledge base %s: %s Until then, retrieval uses BM25 only.", describe(self.location), problem)
+        log.warning("knowledge base: %s Until then, retrieval uses BM25 only.", problem)
         return False
 
     def close(self) -> None:
