@@ -22,7 +22,9 @@ def tools_group() -> None:
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Tools config file (default: CONVOAI_TOOLS_CONFIG)."),
+    typer.Option(
+        "--config", "-c", envvar="CONVOAI_TOOLS_CONFIG", help="Tools config file (default: CONVOAI_TOOLS_CONFIG)."
+    ),
 ]
 
 
