@@ -15,22 +15,17 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 from pathlib import Path, PurePath
-from typing import Any, Protocol
+from typing import Any
 
 from convoai_llm.events import Event, Sources, TextDelta
 from convoai_llm.providers.base import ProviderRequest
 from convoai_llm.rag.passage import Passage
 from convoai_llm.rag.prompt import inject_passages, query_for, waiting_message
+from convoai_llm.rag.searcher import Searcher
 from convoai_llm.settings import RagSettings
 from convoai_llm.text import language_of
 
 log = logging.getLogger("convoai_llm.rag")
-
-
-class Searcher(Protocol):
-    """Anything that finds passages for a query (the knowledge base's `Retriever`, a test double)."""
-
-    async def search(self, query: str, k: int | None = None) -> Sequence[Passage]: ...
 
 
 def public_source(source: str) -> str:
