@@ -68,15 +68,16 @@ _ZH_DATE = re.compile(
     r"|(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]"  # 3月15日
 )
 _TIME = re.compile(r"(?<![\d:])([01]?\d|2[0-3]):([0-5]\d)(?![\d:])(?:\s?([AaPp])\.?\s?[Mm](\.?)(?![A-Za-z]))?")
+_AMOUNT = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"  # 1,250.50 or 1250.50, never a trailing comma
 _MONEY = re.compile(
-    r"([$€£¥￥])\s?(-?\d[\d,]*(?:\.\d+)?)(?:\s?(k|m|bn|thousand|million|billion|trillion)\b)?", re.IGNORECASE
+    rf"([$€£¥￥])\s?(-?(?:{_AMOUNT}))(?:\s?(k|m|bn|thousand|million|billion|trillion)\b)?", re.IGNORECASE
 )
-_PERCENT = re.compile(r"(-?\d[\d,]*(?:\.\d+)?)\s?[%％]")
+_PERCENT = re.compile(rf"(-?(?:{_AMOUNT}))\s?[%％]")
 _ORDINAL = re.compile(r"(?<![0-9A-Za-z])(\d+)(st|nd|rd|th)(?![A-Za-z])", re.IGNORECASE)
 _YEAR = re.compile(
     r"\b(in|since|by|until|from|year|of|" + "|".join(MONTHS) + r")(,?\s+)(1[1-9]\d\d|20\d\d)\b", re.IGNORECASE
 )
-_NUMBER = re.compile(r"(?<![0-9A-Za-z.])(-?)(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![\d])")
+_NUMBER = re.compile(rf"(?<![0-9A-Za-z.])(-?)({_AMOUNT})(?![\d])")
 
 
 def _money_value(raw: str) -> Decimal | None:

@@ -189,3 +189,14 @@ def trim(pcm: bytes, *, lead_ms: float, tail_ms: float, threshold: int = 328, ra
     start = max(0, int(loud[0]) - round(lead_ms * rate / 1000))
     end = min(x.size, int(loud[-1]) + 1 + round(tail_ms * rate / 1000))
     return pcm[start * SAMPLE_WIDTH : end * SAMPLE_WIDTH]
+
+
+def limit_peak(pcm: bytes, peak_db: float = HEADROOM_DB) -> bytes:
+    """`pcm` scaled down, if needed, so its largest sample is at most `peak_db` dBFS (never scaled up)."""
+    limit = 32767 * 10.0 ** (peak_db / 20.0)
+    top = peak(pcm)
+    if top <= limit:
+        return pcm
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float32) * np.float32(limit / top)
+    out: Int16Array = np.clip(np.rint(x), -32768, 32767).astype("<i2")
+    return out.tobytes()

@@ -36,6 +36,7 @@ _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$", r
 _PIPES = re.compile(r"\s*\|\s*")
 _ESPEAK_PHONEMES = re.compile(r"\[\[|\]\]")
 _SPACES = re.compile(r"[ \t\u00a0]+")
+_SPACE_BEFORE_MARK = re.compile(r"(?<=\w)[ \t]+([.,!?;:。，！？；：])")  # left where an emoji was: "card 😊." → "card."
 
 _SPELLED_TLDS = frozenset({"com", "org", "net", "edu", "gov", "info", "app", "dev", "shop", "online", "site"})
 _EXTENSIONS = (
@@ -59,7 +60,7 @@ def transcript(text: str) -> str:
     body = _LINE_MARK.sub(r"\1", body)
     body = _EMPHASIS.sub("", body)
     body = _ESPEAK_PHONEMES.sub("", body)
-    body = emoji.replace_emoji(body, replace="")
+    body = _SPACE_BEFORE_MARK.sub(r"\1", emoji.replace_emoji(body, replace=""))
     lines = [_SPACES.sub(" ", _cells(line)).strip() for line in body.splitlines()]
     cleaned = " ".join(line for line in lines if line)
     return lead + cleaned if cleaned else ""

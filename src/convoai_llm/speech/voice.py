@@ -5,12 +5,19 @@ each completed sentence starts its synthesis at once (at most `concurrency` TTS 
 reply, at most `max_ahead` sentences synthesized ahead of what has been sent), so sentence 1 is
 spoken while sentence 2 is still being generated. A sentence-ending mark is normally confirmed by
 the next character (is "3." followed by "5"?); when the provider pauses for `settle_ms` right
-after one, the segmenter is told to settle and the sentence goes to the TTS without waiting.
-The consumer (this async generator) keeps the order of everything:
+after one, the segmenter is told to settle and the sentence goes to the TTS without waiting — after
+`settle_weak_ms` instead when the mark is a "." glued to a word, which may still turn out to be
+``example.com`` or ``Node.js``. The segmenter also cuts at clause breaks and at a length bound, so a
+reply without a full stop is still spoken as it streams.
+
+Each sentence (or clause) becomes its transcript first (:func:`.speakable.transcript`: the text as
+spoken — markdown and emoji removed), and the TTS gets that transcript; a `VoiceSet` then speaks each
+script run in its own voice. The consumer (this async generator) keeps the order of everything:
 
 - per-sentence mode (default): ``AudioDelta(transcript=sentence)`` as soon as the sentence is
   complete and everything before it has been sent, then that sentence's ``AudioDelta(data=…)``.
-  The transcripts are the raw segments (leading whitespace kept), so they concatenate to the text.
+  Transcripts keep their leading whitespace, so they concatenate to the reply as spoken; a sentence
+  with nothing left to speak (only an emoji) sends neither transcript nor audio.
 - `transcript_first`: ``Started``/``Metadata`` pass at once; everything else waits until the
   provider has finished (synthesis still runs meanwhile); then one ``AudioDelta(transcript=whole
   text)``, then the audio and the remaining events in order.
@@ -38,6 +45,7 @@ from convoai_llm.events import AudioDelta, AudioWord, Event, Finish, Metadata, S
 from convoai_llm.speech import pcm
 from convoai_llm.speech.clips import Clip
 from convoai_llm.speech.segmenter import Segmenter
+from convoai_llm.speech.speakable import transcript
 from convoai_llm.speech.tts import Synthesis, TTSEngine
 from convoai_llm.speech.words import estimate, shift
 
@@ -104,6 +112,7 @@ class _Producer:
     ahead: asyncio.Semaphore | None
     running: asyncio.Semaphore
     settle_s: float | None
+    settle_weak_s: float | None
     tasks: list[asyncio.Task[Synthesis]] = field(default_factory=list)
     waiting: asyncio.Future[Event] | None = None
 
@@ -142,8 +151,11 @@ class _Producer:
         `settle_s`, the sentence is cut without waiting for the next token."""
         if self.settle_s is None or not self.segmenter.can_settle():
             return await anext(source)
+        delay = self.settle_s
+        if self.settle_weak_s is not None and self.segmenter.weak_end():
+            delay = max(delay, self.settle_weak_s)
         self.waiting = asyncio.ensure_future(anext(source))
-        done, _ = await asyncio.wait({self.waiting}, timeout=self.settle_s)
+        done, _ = await asyncio.wait({self.waiting}, timeout=delay)
         if not done:
             for sentence in self.segmenter.settle():
                 await self._say(sentence)
@@ -152,11 +164,14 @@ class _Producer:
         return event
 
     async def _say(self, sentence: str) -> None:
+        said = transcript(sentence)
+        if not said.strip():
+            return  # only markup or emoji: nothing to hear, nothing to show
         if self.ahead is not None:
             await self.ahead.acquire()
-        task = asyncio.create_task(self._synthesize(sentence))
+        task = asyncio.create_task(self._synthesize(said))
         self.tasks.append(task)
-        self.queue.put_nowait(_Say(sentence, task))
+        self.queue.put_nowait(_Say(said, task))
 
     async def _synthesize(self, sentence: str) -> Synthesis:
         async with self.running:
@@ -182,6 +197,7 @@ async def speak(
     concurrency: int = 2,
     max_ahead: int = 3,
     settle_ms: float | None = 30.0,
+    settle_weak_ms: float | None = 90.0,
 ) -> AsyncGenerator[Event, None]:
     """Speech for a provider's reply. See the module docstring for the order of events."""
     queue: asyncio.Queue[_Item] = asyncio.Queue()
@@ -194,6 +210,7 @@ async def speak(
         None if transcript_first else asyncio.Semaphore(max_ahead),
         asyncio.Semaphore(concurrency),
         None if settle_ms is None else settle_ms / 1000.0,
+        None if settle_weak_ms is None else settle_weak_ms / 1000.0,
     )
     runner = asyncio.create_task(producer.run())
     chunker = _Chunker(reply_id)
