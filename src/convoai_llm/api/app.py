@@ -28,6 +28,7 @@ from convoai_llm.errors import ConvoError, error_envelope
 from convoai_llm.providers.base import Provider
 from convoai_llm.providers.router import Router
 from convoai_llm.settings import Settings
+from convoai_llm.speech import VoiceSet
 
 log = logging.getLogger("convoai_llm")
 
@@ -60,10 +61,10 @@ def build_rag(settings: Settings) -> RagStage | None:
 
 
 def build_speech(settings: Settings) -> dict[str, object]:
-    """The TTS engine and the clip library, when the speech code and its inputs are there."""
-    from convoai_llm.speech import ClipLibrary, EspeakTTS
+    """The voices (started in the lifespan) and the clip library, when the speech code and its inputs are there."""
+    from convoai_llm.speech import ClipLibrary, build_voices
 
-    parts: dict[str, object] = {"tts": EspeakTTS()}
+    parts: dict[str, object] = {"tts": build_voices(settings.tts_english_voice, piper_model=settings.piper_model)}
     if settings.audio_dir is not None:
         parts["clips"] = ClipLibrary.load(settings.audio_dir)
     return parts
@@ -111,6 +112,9 @@ def create_app(
         if rag is not None:
             ctx.extras["rag"] = rag
         ctx.extras.update(await asyncio.to_thread(build_speech, settings))
+        voices = ctx.extras["tts"]
+        if isinstance(voices, VoiceSet):  # speech/: wire into core with the redesign (start, ready, aclose)
+            await voices.start()
         if hasattr(limiter, "ready"):
             ctx.extras["limits"] = limiter  # shared limits: /readyz reports whether Redis answers
         app.state.ctx = ctx
@@ -128,6 +132,8 @@ def create_app(
             if close_kb is not None:
                 await asyncio.to_thread(close_kb)
             await prov.aclose()
+            if isinstance(voices, VoiceSet):
+                await voices.aclose()
 
     app = FastAPI(title="convoai-llm", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
