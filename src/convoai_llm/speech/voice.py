@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 
@@ -151,26 +152,43 @@ class _Producer:
         `settle_s`, the sentence is cut without waiting for the next token."""
         if self.settle_s is None or not self.segmenter.can_settle():
             return await anext(source)
-        delay = self.settle_s
-        if self.settle_weak_s is not None and self.segmenter.weak_end():
-            delay = max(delay, self.settle_weak_s)
         self.waiting = asyncio.ensure_future(anext(source))
-        done, _ = await asyncio.wait({self.waiting}, timeout=delay)
+        done, _ = await asyncio.wait({self.waiting}, timeout=self.settle_s)
+        guess: _Say | None = None
+        if not done and self.settle_weak_s is not None and self.segmenter.weak_end():
+            # "example." may go on as "example.com": synthesize what settling would cut, but commit it
+            # only if the pause lasts `settle_weak_s`; otherwise drop the guess and read on.
+            guess = self._speculate()
+            done, _ = await asyncio.wait({self.waiting}, timeout=max(0.0, self.settle_weak_s - self.settle_s))
         if not done:
             for sentence in self.segmenter.settle():
-                await self._say(sentence)
+                await self._say(sentence, guess)
+        elif guess is not None and not guess.task.done():
+            guess.task.cancel()
         event = await self.waiting
         self.waiting = None
         return event
 
-    async def _say(self, sentence: str) -> None:
+    def _speculate(self) -> _Say | None:
+        preview = copy.copy(self.segmenter).settle()
+        said = transcript(preview[0]) if len(preview) == 1 else ""
+        if not said.strip():
+            return None
+        task = asyncio.create_task(self._synthesize(said))
+        self.tasks.append(task)
+        return _Say(said, task)
+
+    async def _say(self, sentence: str, guess: _Say | None = None) -> None:
         said = transcript(sentence)
         if not said.strip():
             return  # only markup or emoji: nothing to hear, nothing to show
         if self.ahead is not None:
             await self.ahead.acquire()
-        task = asyncio.create_task(self._synthesize(said))
-        self.tasks.append(task)
+        if guess is not None and guess.text == said:
+            task = guess.task
+        else:
+            task = asyncio.create_task(self._synthesize(said))
+            self.tasks.append(task)
         self.queue.put_nowait(_Say(said, task))
 
     async def _synthesize(self, sentence: str) -> Synthesis:
