@@ -14,7 +14,7 @@ apply (a form already turned into words is not read again):
 | ``45%`` | forty-five percent | 百分之四十五 |
 | ``21st`` | twenty-first | — |
 | ``in 1999`` (after in/since/by/until/from/year or a month) | nineteen ninety-nine | — |
-| ``1,250``, ``12.5``, ``-3`` | one thousand, two hundred and fifty; twelve point five; minus three | 一千二百五十 |
+| ``1,250``, ``12.5``, ``-3`` | left as written: the voice reads them well | 一千二百五十, 十二点五, 负三 |
 | seven or more digits, or a leading zero (``0451``, order codes) | digit by digit | digit by digit |
 """
 
@@ -95,20 +95,24 @@ def _digits_zh(digits: str) -> str:
     return "".join(_ZH_DIGITS[int(d)] for d in digits if d.isdigit())
 
 
+def _is_code(raw: str) -> bool:
+    """Seven or more digits without thousands commas, or a leading zero: an order number, a code."""
+    digits = raw.lstrip("-").split(".")[0].replace(",", "")
+    return (len(digits) >= 7 and "," not in raw) or (len(digits) > 1 and digits.startswith("0"))
+
+
 def _cardinal_en(raw: str) -> str:
     value = _money_value(raw)
     if value is None:
         return raw
-    digits = raw.lstrip("-").split(".")[0].replace(",", "")
-    if (len(digits) >= 7 and "," not in raw) or (len(digits) > 1 and digits.startswith("0")):
+    if _is_code(raw):
         return _digits_en(raw)
     words: str = num2words(value, lang="en")
     return words
 
 
 def _cardinal_zh(raw: str) -> str:
-    digits = raw.lstrip("-").split(".")[0].replace(",", "")
-    if (len(digits) >= 7 and "," not in raw) or (len(digits) > 1 and digits.startswith("0")):
+    if _is_code(raw):
         return _digits_zh(raw).replace("幺", "一")
     words: str = cn2an.an2cn(raw.replace(",", ""), "low")
     return words
@@ -193,7 +197,13 @@ def english(text: str) -> str:
     text = _PERCENT.sub(lambda m: f"{_cardinal_en(m[1])} percent", text)
     text = _ORDINAL.sub(lambda m: num2words(int(m[1]), lang="en", to="ordinal"), text)
     text = _YEAR.sub(lambda m: f"{m[1]}{m[2]}{num2words(int(m[3]), lang='en', to='year')}", text)
-    return _NUMBER.sub(lambda m: ("minus " if m[1] else "") + _cardinal_en(m[2]), text)
+    return _NUMBER.sub(_code_en, text)
+
+
+def _code_en(match: re.Match[str]) -> str:
+    """Codes digit by digit; other plain numbers are left to the voice, which reads them well (measured:
+    writing them as words raised the recognizer's error rate)."""
+    return match[1] + _digits_en(match[2]) if _is_code(match[2]) else match[0]
 
 
 def chinese(text: str) -> str:

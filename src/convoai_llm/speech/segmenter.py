@@ -12,9 +12,9 @@ time yields exactly the same sentences as feeding it all at once:
 - A newline ends a sentence (LLM answers use line breaks for lists and paragraphs).
 - A sentence whose weight (letters and digits; a CJK character counts 2) is below ``min_weight`` is
   not emitted on its own: it is merged into the next one ("Sure." + "Here is why.").
-- A piece that weighs ``clause_weight`` or more is cut at the next clause break (``,`` ``，`` ``、``
-  ``:`` ``：``; ``;`` and ``；`` end sentences anyway), so a long sentence, or a reply without a full stop,
-  is spoken clause by clause instead of waiting for its end.
+- A piece that weighs ``clause_weight`` (~8 words, 20 ideographs) or more is cut at the next clause
+  break (``,`` ``，`` ``、`` ``:`` ``：``; ``;`` and ``；`` end sentences anyway), so a long sentence,
+  or a reply without a full stop, is spoken clause by clause instead of waiting for its end.
 - A piece that weighs ``max_weight`` or more with no break at all is cut before the next space (or
   between two ideographs): the length bound that keeps a reply with no punctuation from waiting for
   the model to finish.
@@ -91,7 +91,7 @@ class Segmenter:
     """Cuts streamed text into sentences. `push` returns the sentences completed so far."""
 
     min_weight: int = 6
-    clause_weight: int = 24
+    clause_weight: int = 40
     max_weight: int = 120
 
     def __post_init__(self) -> None:
