@@ -133,6 +133,8 @@ class Settings(BaseSettings):
     `convoai-llm kb reembed`; until then the KB is searched by BM25 alone."""
     rag_per_document: int = Field(default=2, ge=1, le=10)
     """At most this many chunks of one document among the passages (neighbours merged into one)."""
+    kb_max_file_mb: float = Field(default=20.0, gt=0)
+    """`kb add` skips files larger than this (and says so)."""
 
     # --- audio route
     audio_dir: Path | None = None
@@ -229,7 +231,8 @@ class Settings(BaseSettings):
     def rag(self) -> RagSettings:
         return RagSettings(
             self.kb_path, self.kb_url, self.rag_waiting_message, self.rag_top_k, self.rag_min_score,
-            self.rag_timeout_s, self.rag_refresh_interval_s, self.rag_report_sources,
+            self.rag_timeout_s, self.rag_refresh_interval_s, self.rag_report_sources, self.rag_embed_model,
+            self.rag_per_document,
         )  # fmt: skip
 
     @property

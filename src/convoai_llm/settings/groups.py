@@ -65,6 +65,8 @@ class RagSettings:
     timeout_s: float
     refresh_interval_s: float
     report_sources: bool
+    embed_model: str
+    per_document: int
 
     @property
     def location(self) -> Path | str:
