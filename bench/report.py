@@ -209,6 +209,17 @@ def markdown(out: Json, cmd: str) -> str:
                 f"{f(h['close_ms_max'])} | "
                 f"{h['ran_to_end']} | {f(h['ran_to_end_ms_p50'], 0)} |"
             )
+    if out.get("burst"):
+        b0 = next(iter(out["burst"].values()))
+        L += ["", f"## Burst: {b0['streams']} streams starting within {cfg.get('burst_window_s')} s", ""]
+        L.append("| target | ok / total | stalled | TTFT p50 / p99 ms | added TTFT p99 ms | server cores | load |")
+        L.append("|---|---|---|---|---|---|---|")
+        for t, b in out["burst"].items():
+            L.append(
+                f"| {t} | {b['ok']} / {b['streams']} | {b['stalled_streams']} | {f(b['ttft_p50'])} / "
+                f"{f(b['ttft_p99'])} | {f(b.get('added_ttft_p99'), 1, True) if t != 'direct' else '-'} | "
+                f"{b['server_cpu_util']:.2f} | {b['loadavg']} |"
+            )
     if out.get("nonstream"):
         L += ["", f"## Non-streaming (concurrency {cfg.get('nonstream_concurrency')})", ""]
         L.append("| target | requests/s | p50 ms | p99 ms | errors | server CPU ms/request | generator CPU |")
