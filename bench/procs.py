@@ -132,6 +132,16 @@ def ensure_litellm_venv() -> Path:
     return cli
 
 
+def ensure_server_extras() -> Path:
+    """Install bench/requirements-servers.txt (granian) into this virtualenv when missing; returns granian's CLI."""
+    cli = Path(PY).parent / "granian"
+    if not cli.exists():
+        print("[bench] installing bench/requirements-servers.txt (one time)", flush=True)
+        req = str(BENCH / "requirements-servers.txt")
+        subprocess.run([PY, "-m", "pip", "install", "-q", "-r", req], check=True)
+    return cli
+
+
 def ensure_portkey() -> Path:
     """Install Portkey's gateway from the committed lockfile (npm ci) when missing, patch it; returns its entry."""
     if not PORTKEY_ENTRY.exists():

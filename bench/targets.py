@@ -6,7 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.procs import PY, ROOT, Proc, ensure_litellm_venv, ensure_portkey, free_port, spawn, wait_healthy
+from bench.procs import (
+    PY,
+    ROOT,
+    Proc,
+    ensure_litellm_venv,
+    ensure_portkey,
+    ensure_server_extras,
+    free_port,
+    spawn,
+    wait_healthy,
+)
 
 MOCK_MODEL = "mock-gpt"
 
@@ -77,10 +87,11 @@ def h2c_variant(base: Target, name: str) -> Target:
 
 
 def convoai_granian(mock_base: str, log_dir: Path) -> Target:
-    """The same app under granian (Rust HTTP server, uvloop) instead of uvicorn: the server comparison."""
+    """The same app under granian (Rust; HTTP/1.1 and real HTTP/2, h2c prior knowledge) instead of uvicorn."""
+    cli = ensure_server_extras()
     port = free_port()
     env = {"OPENAI_BASE_URL": f"{mock_base}/v1", "OPENAI_API_KEY": "bench", "CONVOAI_PROVIDER": "openai"}
-    cmd = [str(Path(PY).parent / "granian"), "--interface", "asgi", "--factory", "--loop", "uvloop"]
+    cmd = [str(cli), "--interface", "asgi", "--factory", "--loop", "uvloop", "--http", "auto"]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log", "convoai_llm.api.app:create_app"]
     proc = spawn("convoai-llm-granian", cmd, log_dir, env)
     base = f"http://127.0.0.1:{port}"

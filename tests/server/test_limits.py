@@ -70,6 +70,14 @@ def test_one_megabyte_header_gets_431_and_healthz_stays_fast(guarded: Callable[.
     assert server.guard.refused[431] >= 5
 
 
+def test_complete_head_over_the_limit_in_one_read_gets_431(guarded: Callable[..., GuardedThread]) -> None:
+    server = guarded(max_header_bytes=32768)
+    with server.connect() as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + b"z" * 40000 + b"\r\n\r\n")
+        closed, data = closed_by_peer(sock, 5)
+    assert closed and data.startswith(b"HTTP/1.1 431 ")
+
+
 def test_head_under_the_limit_is_served(guarded: Callable[..., GuardedThread]) -> None:
     server = guarded(max_header_bytes=32768)
     r = httpx.get(f"http://127.0.0.1:{server.port}/", headers={"X-Big": "y" * 30000}, timeout=5)
