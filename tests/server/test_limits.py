@@ -64,7 +64,9 @@ def test_one_megabyte_header_gets_431_and_healthz_stays_fast(guarded: Callable[.
     floods = [threading.Thread(target=flood) for _ in range(4)]
     for t in floods:
         t.start()
-    assert max(healthz_ms(server) for _ in range(5)) < 500
+    # Unguarded, one such flood froze the process ~30 s. The bound leaves room for a loaded shared machine
+    # (the flood threads and the server share this test process).
+    assert max(healthz_ms(server) for _ in range(5)) < 2000
     for t in floods:
         t.join(10)
     assert server.guard.refused[431] >= 5
@@ -102,7 +104,7 @@ def test_200_idle_sockets_are_closed_and_healthz_stays_fast(guarded: Callable[..
     server = guarded(idle_timeout_s=1.0)
     socks = [server.connect() for _ in range(200)]
     try:
-        assert healthz_ms(server) < 500
+        assert healthz_ms(server) < 2000
         # A kept-alive connection after a response is closed too; stray CRLFs do not keep one open.
         kept = server.connect()
         kept.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
@@ -131,7 +133,7 @@ def test_connection_cap_answers_503_and_recovers(guarded: Callable[..., GuardedT
         for sock in socks[:5]:
             sock.close()
         time.sleep(0.2)
-        assert healthz_ms(server) < 1000
+        assert healthz_ms(server) < 2000
     finally:
         for sock in socks:
             sock.close()

@@ -7,11 +7,10 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
 from convoai_llm.server.limits import ConnectionGuard, ConnectionLimits
-from convoai_llm.server.protocol import GuardedHttpToolsProtocol
+from convoai_llm.server.protocol import GuardedHttpToolsProtocol, ServerConfig
 from convoai_llm.settings import Settings
 
 APP = "convoai_llm.api.app:create_app"
@@ -29,14 +28,6 @@ class ServeOptions:
     http: Parser = "httptools"
     """httptools: the guarded fast parser (default). h11: uvicorn's pure-Python parser, kept for comparison
     in the bench; the header, idle and connection limits of this package apply to httptools only."""
-
-
-class ServerConfig(uvicorn.Config):
-    """uvicorn's Config carrying the per-process connection guard to the protocol instances."""
-
-    def __init__(self, guard: ConnectionGuard, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.guard = guard
 
 
 def log_config(level: str) -> dict[str, Any]:

@@ -33,6 +33,14 @@ HOP_BY_HOP_UPGRADE = (b"upgrade", b"http2-settings")
 LINGER_S = 2.0
 
 
+class ServerConfig(Config):
+    """uvicorn's Config carrying the per-process connection guard to the protocol instances."""
+
+    def __init__(self, guard: ConnectionGuard, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.guard = guard
+
+
 class _Rejected(Exception):
     def __init__(self, status: int) -> None:
         super().__init__(status)
@@ -48,10 +56,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
-        guard = getattr(config, "guard", None)
-        self.guard: ConnectionGuard = (
-            guard if isinstance(guard, ConnectionGuard) else ConnectionGuard(ConnectionLimits())
-        )
+        self.guard = config.guard if isinstance(config, ServerConfig) else ConnectionGuard(ConnectionLimits())
         self.limits = self.guard.limits
         # uvicorn arms its keep-alive timer with this after each response; it only goes to call_later.
         self.timeout_keep_alive = self.limits.idle_timeout_s  # type: ignore[assignment]
