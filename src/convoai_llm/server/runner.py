@@ -14,6 +14,7 @@ from convoai_llm.server.workers import Supervisor, reuseport_socket
 from convoai_llm.settings import Settings
 
 log = logging.getLogger("convoai_llm.server")
+STARTUP_FAILURE = 3  # uvicorn's own exit code when the app does not start
 
 
 def _limits(settings: Settings) -> ConnectionLimits:
@@ -35,7 +36,10 @@ def run_worker(options: ServeOptions) -> None:
     logging.config.dictConfig(log_config(settings.log_level))
     config = build_config(settings, options, _limits(settings))
     sock = reuseport_socket(options.host, options.port)
-    uvicorn.Server(config).run(sockets=[sock])
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+    if not server.started:
+        raise SystemExit(STARTUP_FAILURE)
 
 
 def serve(options: ServeOptions) -> int:
@@ -52,7 +56,7 @@ def serve(options: ServeOptions) -> int:
         ChangeReload(config, target=server.run, sockets=[config.bind_socket()]).run()
         return 0
     server.run()
-    return 0 if server.started else 3
+    return 0 if server.started else STARTUP_FAILURE
 
 
 def _supervise(settings: Settings, options: ServeOptions) -> int:
