@@ -3,6 +3,7 @@ open-file limit at start-up, and `--workers 2` on SO_REUSEPORT sockets."""
 
 from __future__ import annotations
 
+import os
 import resource
 import shutil
 import signal
@@ -15,7 +16,7 @@ import httpx
 import orjson
 import psutil
 import pytest
-from tests.server.conftest import Served, start_serve, stop_serve
+from tests.server.conftest import BIN, Served, start_serve, stop_serve
 from tests.servers import MockUpstream
 
 JAVA_CLIENT = Path(__file__).parent / "java" / "Client.java"
@@ -131,3 +132,16 @@ def test_workers_2_share_the_port_with_reuseport(upstream: MockUpstream, tmp_pat
     finally:
         assert stop_serve(server, timeout=30) == 0  # the supervisor exits 0 after its workers
     assert "2 workers on http://127.0.0.1" in server.log.read_text()
+
+
+@pytest.mark.timeout(300)
+def test_workers_that_cannot_start_stop_the_supervisor(upstream: MockUpstream, tmp_path: Path) -> None:
+    """An app that fails at start-up (a missing tools config) is not restarted forever: exit code 1."""
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": "0", "OPENAI_BASE_URL": upstream.url,
+           "CONVOAI_TOOLS_CONFIG": str(tmp_path / "missing.toml")}  # fmt: skip
+    with log.open("wb") as out:
+        proc = subprocess.run([str(BIN), "serve", "--workers", "2"], env=env, stdout=out, stderr=subprocess.STDOUT,
+                              cwd=tmp_path, timeout=280)  # fmt: skip
+    assert proc.returncode == 1, log.read_text()[-2000:]
+    assert "workers keep exiting right after they start" in log.read_text()

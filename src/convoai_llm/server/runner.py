@@ -10,11 +10,10 @@ import uvicorn
 from convoai_llm.server.config import ServeOptions, build_config, log_config
 from convoai_llm.server.fdlimit import raise_open_file_limit
 from convoai_llm.server.limits import ConnectionLimits
-from convoai_llm.server.workers import Supervisor, reuseport_socket
+from convoai_llm.server.workers import STARTUP_FAILURE, Supervisor, reuseport_socket
 from convoai_llm.settings import Settings
 
 log = logging.getLogger("convoai_llm.server")
-STARTUP_FAILURE = 3  # uvicorn's own exit code when the app does not start
 
 
 def _limits(settings: Settings) -> ConnectionLimits:

@@ -26,8 +26,9 @@ from convoai_llm.server.config import ServeOptions
 log = logging.getLogger("convoai_llm.server")
 
 RESTART_BACKOFF_S = 1.0
-# A worker that exits this soon after its start, this many times in a row, stops the server (e.g. the app
-# cannot start): restarting it forever would only hide the error.
+STARTUP_FAILURE = 3  # a worker's exit code when its app did not start (uvicorn's own)
+# Workers that fail to start (exit code 3, or exit this soon after their start) this many times in a row stop
+# the server: restarting them forever would only hide the error.
 EARLY_EXIT_S = 10.0
 MAX_EARLY_EXITS = 3
 
@@ -88,7 +89,7 @@ class Supervisor:
         return self._join()
 
     def _restart(self, index: int, proc: BaseProcess) -> None:
-        early = time.monotonic() - self.started_at[index] < EARLY_EXIT_S
+        early = proc.exitcode == STARTUP_FAILURE or time.monotonic() - self.started_at[index] < EARLY_EXIT_S
         self.early_exits = self.early_exits + 1 if early else 0
         if self.early_exits >= MAX_EARLY_EXITS:
             log.error("workers keep exiting right after they start (last exit code %s); stopping", proc.exitcode)
