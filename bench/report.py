@@ -32,6 +32,25 @@ def lv(out: Json, level: int, target: str) -> Json | None:
     return res
 
 
+def behind_portkey(out: Json, target: str) -> list[str]:
+    """The figures on which ``target`` did worse than Portkey's gateway in this run (lower is better except
+    requests/s and upstream closes)."""
+    behind: list[str] = []
+    for level in sorted(out.get("levels", {}), key=int):
+        ours, theirs = out["levels"][level].get(target), out["levels"][level].get("portkey")
+        for key in ("added_ttft_p50", "added_ttft_p99", "added_gap_p99"):
+            a, b = (ours or {}).get(key), (theirs or {}).get(key)
+            if a is not None and b is not None and a > b:
+                behind.append(f"{key.removeprefix('added_')} at {level} ({f(a)} vs {f(b)} ms)")
+    ns = out.get("nonstream", {})
+    if target in ns and "portkey" in ns and ns[target]["rps"] < ns["portkey"]["rps"]:
+        behind.append("non-streaming req/s")
+    hu = out.get("hangup", {})
+    if target in hu and "portkey" in hu and hu[target]["upstream_closed"] < hu["portkey"]["upstream_closed"]:
+        behind.append("hang-ups closed")
+    return behind
+
+
 def verdicts(out: Json) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
 
@@ -75,6 +94,14 @@ def verdicts(out: Json) -> list[tuple[str, str, str]]:
                 s,
                 (ratio is not None and ratio >= 5) or (sl == 0 and s > 0),
                 f"{s} vs {sl} ({f(ratio, 1)}x)" if sl else f"{s} vs {sl}",
+            )
+        if "portkey" in out.get("targets_run", []):
+            behind = behind_portkey(out, target)
+            check(
+                f"ahead of Portkey on every figure both have{sfx}",
+                len(behind),
+                not behind,
+                "ahead on all" if not behind else "behind on " + "; ".join(behind),
             )
         h = out.get("hangup", {}).get(target)
         if h:

@@ -68,3 +68,28 @@ def test_portkey_installs_patched_and_relays_the_mock(tmp_path: Path) -> None:
         if target is not None:
             target.stop()
         mock.stop()
+
+
+def test_report_names_each_figure_behind_portkey() -> None:
+    from bench.report import behind_portkey, verdicts
+
+    def level(p50: float, p99: float, gap: float) -> dict[str, float | bool]:
+        return {"added_ttft_p50": p50, "added_ttft_p99": p99, "added_gap_p99": gap, "clean": True}
+
+    def hangup(closed: int) -> dict[str, float | int | None]:
+        return {"upstream_closed": closed, "hangups": 5, "ran_to_end": 5 - closed, "not_seen_by_mock": 0,
+                "close_ms_max": 3.0 if closed else None, "close_ms_p50": 2.0 if closed else None}  # fmt: skip
+
+    out = {
+        "targets_run": ["direct", "convoai-llm", "portkey"],
+        "levels": {"1": {"convoai-llm": level(1, 2, 3), "portkey": level(5, 1, 9)}},
+        "nonstream": {"convoai-llm": {"rps": 100.0}, "portkey": {"rps": 40.0}},
+        "hangup": {"convoai-llm": hangup(5), "portkey": hangup(0)},
+    }
+    assert behind_portkey(out, "convoai-llm") == ["ttft_p99 at 1 (2.0 vs 1.0 ms)"]
+    out["levels"]["1"]["convoai-llm"]["added_ttft_p99"] = 0.5
+    assert behind_portkey(out, "convoai-llm") == []
+    out["nonstream"]["convoai-llm"]["rps"] = 10.0
+    assert behind_portkey(out, "convoai-llm") == ["non-streaming req/s"]
+    row = next(r for r in verdicts(out) if r[0].startswith("ahead of Portkey"))
+    assert row[2] == "**missed**" and "non-streaming" in row[1]
