@@ -1,0 +1,47 @@
+# ruff: noqa: RUF001 - Chinese text uses full-width punctuation
+"""What the local model is shown: turns, the voice prompt, the retrieval budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from convoai_llm.providers.local_prompt import VOICE_PROMPTS, PromptBudget, language_of, to_chat, with_voice_prompt
+
+
+def test_voice_prompt_in_the_callers_language_only_when_there_is_no_system_prompt() -> None:
+    zh = [{"role": "user", "content": "周日几点开门？"}]
+    assert with_voice_prompt(to_chat(zh), language_of(zh))[0] == {"role": "system", "content": VOICE_PROMPTS["zh"]}
+    en = [{"role": "user", "content": [{"type": "text", "text": "When do you open?"}]}]
+    assert with_voice_prompt(to_chat(en), language_of(en))[0]["content"] == VOICE_PROMPTS["en"]
+    own = [{"role": "developer", "content": "Be a pirate."}, *en]
+    assert with_voice_prompt(to_chat(own), "en")[0] == {"role": "system", "content": "Be a pirate."}
+
+
+def test_tool_turns_keep_their_roles_for_a_tool_template_and_become_text_otherwise() -> None:
+    messages = [
+        {"role": "user", "content": "Weather?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "weather", "arguments": '{"city": "Oslo"}'}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "5 degrees"},
+    ]  # fmt: skip
+    with_tools = to_chat(messages, tools=True)
+    assert with_tools[1]["tool_calls"] == [
+        {"type": "function", "function": {"name": "weather", "arguments": {"city": "Oslo"}}}
+    ]
+    assert with_tools[2] == {"role": "tool", "content": "5 degrees"}
+    assert to_chat(messages)[2] == {"role": "user", "content": "Tool result: 5 degrees"}
+
+
+@dataclass(frozen=True)
+class Hit:
+    text: str
+    score: float
+
+
+def test_budget_keeps_the_best_passages_above_the_floor_and_clips_at_a_sentence() -> None:
+    budget = PromptBudget(max_passages=2, max_passage_chars=40, min_score=0.02)
+    hits = [Hit("c", 0.021), Hit("a", 0.5), Hit("low", 0.01), Hit("b", 0.3)]
+    assert [h.text for h in budget.select(hits)] == ["a", "b"]
+    assert budget.clip("Open daily from 9 in the morning. Closed on Sundays.") == "Open daily from 9 in the morning."
+    assert budget.clip("短句。") == "短句。"
+    assert len(budget.clip("x" * 100)) == 40
