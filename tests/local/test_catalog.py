@@ -42,8 +42,14 @@ def test_parts_are_assembled_once_then_the_verdict_is_reused(tmp_path: Path, mon
         raise AssertionError("verified again")
 
     monkeypatch.setattr(local_catalog, "_copy_hashing", no_hashing)
+    hash_file = local_catalog._hash_file
     monkeypatch.setattr(local_catalog, "_hash_file", no_hashing)
     assert materialize(good, cache) == path
+    # a copied file (new mtime, no verdict) is hashed in place, not assembled again
+    (cache / "fake.gguf.verified.json").unlink()
+    monkeypatch.setattr(local_catalog, "_hash_file", hash_file)
+    assert materialize(good, cache) == path
+    assert (cache / "fake.gguf.verified.json").is_file()
 
 
 def test_a_mismatch_is_refused_with_a_clear_error_and_nothing_is_kept(

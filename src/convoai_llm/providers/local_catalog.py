@@ -140,9 +140,14 @@ def _verdict_holds(target: Path, spec: ModelSpec, cache_dir: Path) -> bool:
 
 
 def _write_verdict(target: Path, spec: ModelSpec, cache_dir: Path) -> None:
+    """Best effort: in a read-only folder the file is verified again at the next start-up."""
     st = target.stat()
     verdict = {"path": str(target), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": spec.sha256}
-    _verdict_path(target, cache_dir).write_text(json.dumps(verdict))
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        _verdict_path(target, cache_dir).write_text(json.dumps(verdict))
+    except OSError:
+        return
 
 
 def _mismatch(spec: ModelSpec, digest: str, size: int) -> Unavailable:
@@ -187,21 +192,22 @@ def materialize(spec: ModelSpec, cache_dir: Path) -> Path:
     if len(sources) == 1 and spec.sha256 is None:
         return sources[0]
     target = sources[0] if len(sources) == 1 else cache_dir / spec.file_name
-    cache_dir.mkdir(parents=True, exist_ok=True)
     if target.is_file() and _verdict_holds(target, spec, cache_dir):
         return target
+    if target.is_file() and _hash_file(target) == (spec.sha256, spec.size):  # copied, or the verdict was lost
+        _write_verdict(target, spec, cache_dir)
+        return target
     if len(sources) == 1:
-        digest, size = _hash_file(target)
-    else:
-        partial = target.with_name(f".{target.name}.{os.getpid()}.part")
-        try:
-            digest, size = _copy_hashing(sources, partial)
-            if digest == spec.sha256 and size == spec.size:
-                partial.replace(target)
-        finally:
-            partial.unlink(missing_ok=True)
-    if digest != spec.sha256 or size != spec.size:
-        raise _mismatch(spec, digest, size)
+        raise _mismatch(spec, *_hash_file(target))
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+    try:
+        digest, size = _copy_hashing(sources, partial)
+        if digest != spec.sha256 or size != spec.size:
+            raise _mismatch(spec, digest, size)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
     _write_verdict(target, spec, cache_dir)
     return target
 
