@@ -76,7 +76,7 @@ def _rag_messages(retriever: Any, budget: Any, question: str) -> tuple[list[dict
     if budget is not None:
         import dataclasses
 
-        passages = [dataclasses.replace(p, text=budget.clip(p.text)) for p in budget.select(passages)]
+        passages = [dataclasses.replace(p, text=budget.focus(p.text, question)) for p in budget.select(passages)]
     return inject_passages(messages, passages), scores
 
 

@@ -25,8 +25,8 @@ def stream(text: str, step: int = 3, limits: GuardLimits | None = None) -> tuple
         "Sunday is closed. " + "I'm happy to answer any question you may have about my services. " * 6,
         "佛日几点开门？" * 8,
         "我可以帮你。" + "这个问题很好，" * 6,
-        "the the the the the the the the the",
-        "我我我我我我我我",
+        "the the the the the the the the the the",
+        "我我我我我我我我我我",
     ],
 )
 def test_loops_are_stopped_early(text: str) -> None:
@@ -42,6 +42,7 @@ def test_loops_are_stopped_early(text: str) -> None:
         "Northgate is open every day from 10 in the morning to 9 in the evening, including Sundays.",
         "Monday to Friday 9 to 6, Saturday 9 to 6, Sunday 10 to 4.",
         "No, no, no. Very very good. Good morning, good morning, good morning.",
+        "你好你好你好你好你好",
         "中国的首都是北京。",
         "中央服务中心周日休息，北门服务中心每天上午10点到晚上9点营业，两个服务中心节假日上午10点到下午4点营业。",
     ],

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from convoai_llm.providers.local_prompt import VOICE_PROMPTS, PromptBudget, language_of, to_chat, with_voice_prompt
+from convoai_llm.providers.local_prompt import VOICE_PROMPTS, language_of, to_chat, with_voice_prompt
 
 
 def test_voice_prompt_in_the_callers_language_only_when_there_is_no_system_prompt() -> None:
@@ -30,18 +28,3 @@ def test_tool_turns_keep_their_roles_for_a_tool_template_and_become_text_otherwi
     ]
     assert with_tools[2] == {"role": "tool", "content": "5 degrees"}
     assert to_chat(messages)[2] == {"role": "user", "content": "Tool result: 5 degrees"}
-
-
-@dataclass(frozen=True)
-class Hit:
-    text: str
-    score: float
-
-
-def test_budget_keeps_the_best_passages_above_the_floor_and_clips_at_a_sentence() -> None:
-    budget = PromptBudget(max_passages=2, max_passage_chars=40, min_score=0.02)
-    hits = [Hit("c", 0.021), Hit("a", 0.5), Hit("low", 0.01), Hit("b", 0.3)]
-    assert [h.text for h in budget.select(hits)] == ["a", "b"]
-    assert budget.clip("Open daily from 9 in the morning. Closed on Sundays.") == "Open daily from 9 in the morning."
-    assert budget.clip("短句。") == "短句。"
-    assert len(budget.clip("x" * 100)) == 40

@@ -5,8 +5,9 @@ Text is cut into units: a Latin word (letters, digits) or one CJK character, so 
 "la Révéraire France, la Révéraire France, …" and "佛日几点开门？佛日几点开门？…". Punctuation is not a unit.
 
 - **Loop**: the recent units end in the same run of 1–`max_period` units repeated back to back
-  (`min_repeats` times for long runs, more for short ones, so "very very" is fine), or one n-gram
-  occurs `max_ngram_repeats` times in the last `window` units (a loop with small variations).
+  (`min_repeats` times for long runs, more for short ones, so "very very" is fine), or one n-gram of
+  three or more distinct units occurs `max_ngram_repeats` times in the last `window` units (a loop
+  with small variations).
 - **Spoken length**: past `max_units` the answer ends at the next sentence end; past
   `hard_max_units` it ends where it is.
 """
@@ -28,8 +29,9 @@ class GuardLimits:
     max_period: int = 24
     min_repeats: int = 3
     short_period: int = 3
-    """Runs this short or shorter must repeat `short_repeats` times ("no, no" is speech, not a loop)."""
-    short_repeats: int = 5
+    """Runs this short or shorter must repeat `short_repeats` times ("no, no, no", or "你好" five times when
+    asked, is speech, not a loop)."""
+    short_repeats: int = 8
     ngram: int = 5
     max_ngram_repeats: int = 3
     window: int = 120
@@ -91,5 +93,7 @@ def _ngram_repeats(units: list[str], limits: GuardLimits) -> bool:
     size = limits.ngram
     if len(units) < size * limits.max_ngram_repeats:
         return False
-    counts = Counter(tuple(units[i : i + size]) for i in range(len(units) - size + 1))
-    return counts.most_common(1)[0][1] >= limits.max_ngram_repeats
+    grams = (tuple(units[i : i + size]) for i in range(len(units) - size + 1))
+    # n-grams of one or two distinct units are short runs, left to `_tail_repeats`
+    counts = Counter(g for g in grams if len(set(g)) > 2)
+    return bool(counts) and counts.most_common(1)[0][1] >= limits.max_ngram_repeats

@@ -1,63 +1,21 @@
 # ruff: noqa: RUF001 - Chinese text uses full-width punctuation
-"""What the local model is shown: OpenAI messages → chat-template turns, the voice-style system prompt
-it gets when the caller sends none, and the retrieval budget a small model on two cores can read fast.
-"""
+"""What the local model is shown: OpenAI messages → chat-template turns, and the voice-style system
+prompt it gets when the caller sends none."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
-_SENTENCE_END = re.compile(r"[.!?。！？\n]")
-
-
-class Scored(Protocol):
-    @property
-    def score(self) -> float: ...
-
-
-P = TypeVar("P", bound=Scored)
 
 VOICE_PROMPTS = {
     "en": "You are a friendly voice assistant. Answer in one or two short spoken sentences, in English, "
     "with no lists or markdown.",
     "zh": "你是一个友好的语音助手。请用中文回答，只说一两句简短的话，不要列表，不要格式符号。",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class PromptBudget:
-    """How much retrieved text the local model can read before its first word stays within the target.
-
-    Measured by `bench/brain_bench.py` (README, "Embedded model"): the core's retrieval stage should pass
-    at most `max_passages` passages, each cut to `max_passage_chars` characters (a Chinese character
-    counts as one), and use the no-passages prompt when the best passage scores below `min_score`
-    (the retriever's fused score) — the model then says the knowledge base has no answer.
-    """
-
-    max_passages: int = 2
-    max_passage_chars: int = 360
-    min_score: float = 0.0
-    first_token_target_s: float = 1.5
-
-    def select(self, passages: Sequence[P]) -> list[P]:
-        """The passages to show the model: at or above `min_score`, best first, at most `max_passages`."""
-        kept = [p for p in passages if p.score >= self.min_score]
-        return sorted(kept, key=lambda p: p.score, reverse=True)[: self.max_passages]
-
-    def clip(self, text: str) -> str:
-        """`text` cut to `max_passage_chars`, at the last sentence end inside the limit when there is one."""
-        text = text.strip()
-        if len(text) <= self.max_passage_chars:
-            return text
-        head = text[: self.max_passage_chars]
-        ends = [m.end() for m in _SENTENCE_END.finditer(head)]
-        return head[: ends[-1]].strip() if ends and ends[-1] > self.max_passage_chars // 2 else head
 
 
 def text_of(content: Any) -> str:
