@@ -48,3 +48,12 @@ def test_an_unclosed_call_at_the_end_is_parsed_and_junk_is_dropped() -> None:
 
 def test_text_that_only_looks_like_the_start_of_a_tag_is_released() -> None:
     assert run("a <tool", 2) == ("a <tool", [])
+
+
+def test_bare_json_calls_without_tags_are_tool_calls_and_other_braces_are_text() -> None:
+    # Qwen's <tool_call> tags are special tokens that llama.cpp's text leaves out
+    bare = '\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n{"name": "time", "arguments": {}}'
+    spoken, calls = run(bare, 3)
+    assert spoken == "" and [c[0] for c in calls] == ["get_weather", "time"]
+    assert run("{not a call} sorry", 3) == ("{not a call} sorry", [])
+    assert run("Sure {x}", 3) == ("Sure {x}", [])

@@ -7,6 +7,10 @@
 `ToolCallParser` takes the streamed text and gives back the text to speak (never a piece of a tag) and
 OpenAI tool calls as `ToolCallDelta` events, one complete call each (id, name, arguments as JSON text).
 A block that is not valid JSON with a name is dropped (logged), never spoken.
+
+The tags are special tokens in Qwen's vocabulary and llama.cpp's text output leaves them out, so a reply
+that *starts* with `{` is held back and, at the end, read as one or more bare `{"name", "arguments"}`
+objects; anything else is released as text.
 """
 
 from __future__ import annotations
@@ -48,14 +52,49 @@ def parse_call(block: str, index: int) -> ToolCallDelta | None:
                          arguments=text)  # fmt: skip
 
 
+def parse_bare(text: str) -> list[dict[str, object]] | None:
+    """`{...}{...}` (whitespace between) as a list of objects with a name, else None."""
+    decoder = json.JSONDecoder()
+    found: list[dict[str, object]] = []
+    position = 0
+    text = text.strip()
+    while position < len(text):
+        try:
+            obj, end = decoder.raw_decode(text, position)
+        except ValueError:
+            return None
+        if not isinstance(obj, dict) or not isinstance(obj.get("name"), str):
+            return None
+        found.append(obj)
+        position = end
+        while position < len(text) and text[position].isspace():
+            position += 1
+    return found or None
+
+
 @dataclass
 class ToolCallParser:
     calls: list[ToolCallDelta] = field(default_factory=list)
+    max_bare_chars: int = 4000
     _buffer: str = ""
     _inside: bool = False
+    _bare: bool | None = None
+    """None until the first non-space character: True when the reply starts with `{`."""
 
     def feed(self, piece: str) -> tuple[str, list[ToolCallDelta]]:
         """The speakable text and the tool calls completed by this piece."""
+        if self._bare is None:
+            head = (self._buffer + piece).lstrip()
+            if not head:
+                self._buffer += piece
+                return "", []
+            self._bare = head.startswith("{")
+        if self._bare:
+            self._buffer += piece
+            if len(self._buffer) <= self.max_bare_chars:
+                return "", []
+            self._bare = False  # too long for a call: it is text after all
+            piece, self._buffer = self._buffer, ""
         self._buffer += piece
         spoken: list[str] = []
         done: list[ToolCallDelta] = []
@@ -82,6 +121,10 @@ class ToolCallParser:
         """At the end of generation: an unclosed block is parsed as if closed; held text is released."""
         done: list[ToolCallDelta] = []
         rest, self._buffer = self._buffer, ""
+        if self._bare:
+            for obj in parse_bare(rest) or []:
+                self._finish_block(json.dumps(obj, ensure_ascii=False), done)
+            return ("", done) if done else (rest, done)
         if self._inside:
             self._inside = False
             self._finish_block(rest, done)
