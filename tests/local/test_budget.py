@@ -43,3 +43,13 @@ def test_focus_of_short_text_is_the_text_and_a_long_sentence_is_cut() -> None:
     budget = PromptBudget(max_passage_chars=40)
     assert budget.focus("Day pass: 15 dollars.", "day pass") == "Day pass: 15 dollars."
     assert len(budget.focus("x" * 100, "x")) == 40
+
+
+def test_hard_wrapped_sentences_are_kept_whole() -> None:
+    plans = (
+        "Pricing > Monthly plans\nThe Commuter plan costs 29 dollars per month and includes 60 minutes every day.\n"
+        "The Explorer plan costs 49 dollars per month and includes unlimited riding, a reserved bike\n"
+        "up to 30 minutes ahead, and a free cargo basket."
+    )
+    kept = PromptBudget(max_passage_chars=140).focus(plans, "How much is the Explorer plan per month?")
+    assert "Explorer plan costs 49 dollars" in kept

@@ -21,6 +21,7 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[a-z0-9]+")
 _SENTENCES = re.compile(r"[^.!?。！？；;\n]+[.!?。！？；;]*")
+_WRAP = re.compile(r"(?<=[^.!?。！？；;:\s])[ \t]*\n[ \t]*(?=[a-z(])")
 _STOP = frozenset(
     ["the", "and", "for", "are", "does", "you", "your", "our", "can", "how", "what", "when", "have", "with", "this"]
 )
@@ -40,6 +41,12 @@ def _terms(text: str) -> set[str]:
     words = {w[:4] for w in _WORD.findall(low) if w not in _STOP and (len(w) > 2 or w.isdigit())}
     pairs = {run[i : i + 2] for run in _CJK_RUN.findall(low) for i in range(max(1, len(run) - 1))}
     return words | pairs
+
+
+def _unwrap(text: str) -> str:
+    """Hard-wrapped lines joined back ("a reserved bike\nup to 30 minutes"): a line break before a
+    lowercase letter continues the sentence."""
+    return _WRAP.sub(" ", text)
 
 
 def weight(text: str) -> int:
@@ -67,23 +74,24 @@ class PromptBudget:
 
     def focus(self, text: str, query: str) -> str:
         """The sentences of `text` closest to `query`, in their order, within `max_passage_chars`."""
-        sentences = [s.strip() for s in _SENTENCES.findall(text) if s.strip(" #\t")]
+        sentences = [s.strip() for s in _SENTENCES.findall(_unwrap(text)) if s.strip(" #\t")]
         wanted = _terms(query)
         found = [_terms(s) & wanted for s in sentences]
         # a term in many sentences ("opening hours" in a page about hours) tells less than a rare one ("Sunday")
         spread = Counter(term for terms in found for term in terms)
         scores = [sum(1 / spread[t] for t in terms) for terms in found]
         ranked = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))
+        if not sentences:
+            return ""
+        if weight(sentences[ranked[0]]) >= self.max_passage_chars:  # the best sentence alone is too long
+            return self._head(sentences[ranked[0]])
         chosen: list[int] = []
         used = 0
         for i in ranked:
             cost = weight(sentences[i]) + 1
-            if used + cost > self.max_passage_chars:
-                continue
-            chosen.append(i)
-            used += cost
-        if not chosen and sentences:  # one sentence longer than the budget: its head
-            return self._head(sentences[ranked[0]])
+            if used + cost <= self.max_passage_chars:
+                chosen.append(i)
+                used += cost
         return " ".join(sentences[i] for i in sorted(chosen))
 
     def _head(self, sentence: str) -> str:
