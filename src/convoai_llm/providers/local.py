@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,11 +68,11 @@ class LocalConfig:
     cache_dir: Path = field(default_factory=default_cache_dir)
 
     @classmethod
-    def from_settings(cls, s: Settings) -> LocalConfig:
+    def from_settings(cls, settings: Settings) -> LocalConfig:
+        s = settings.local
         return cls(
-            model=s.local_model, model_path=s.local_model_path, model_id=s.local_model_name, n_ctx=s.local_n_ctx,
-            n_threads=s.local_n_threads, max_queue=s.local_max_queue,
-            sampling=Sampling(temperature=s.local_temperature, max_tokens=s.local_max_tokens),
+            model=s.model, model_path=s.model_path, model_id=s.model_name, n_ctx=s.n_ctx, n_threads=s.n_threads,
+            max_queue=s.max_queue, sampling=Sampling(temperature=s.temperature, max_tokens=s.max_tokens),
         )  # fmt: skip
 
 
@@ -128,6 +128,9 @@ class LocalProvider:
 
     def models(self) -> list[str]:
         return [self.model_id]
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.load)
 
     async def ready(self) -> bool:
         return self._llama is not None
@@ -224,9 +227,8 @@ class Generation:
         except Exception as exc:  # reported to the stream, never crashes the server
             self.emit(exc)
         finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
+            if isinstance(chunks, Generator):
+                chunks.close()
             self.emit(_END)
 
     def _pump(self, chunks: Any) -> FinishReason:
