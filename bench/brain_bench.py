@@ -9,9 +9,9 @@ server streams it: default voice prompt, sampling defaults, degeneration guard. 
 `examples/knowledge` (11 each, 3 of them not answerable from it).
 
 Rules: an answer is correct when every keyword group has a match (case-insensitive substring), no
-forbidden word appears, and it is in the question's language (a Chinese answer has CJK characters, an
-English one none). A **loop** is an answer the guard stopped as repetitive (it would have looped on)
-or that ran to `max_tokens`. RAG turns are built as the server does (`rag.prompt.inject_passages`)
+forbidden word appears, it is in the question's language (a Chinese answer has CJK characters, an
+English one none), and it is not a loop. A **loop** is an answer the guard stopped as repetitive (it
+would have looped on) or that ran to `max_tokens`. RAG turns are built as the server does (`rag.prompt.inject_passages`)
 from the real retriever over a temporary KB of the sample documents, with the passages limited by
 `LocalProvider.prompt_budget` (`--rag-budget none`: the server's top-3 passages, whole). RAG first
 token = retrieval + the model's first token, i.e. the silence after the waiting line.
@@ -131,8 +131,8 @@ async def _run_model(name: str, items: list[dict[str, Any]], rag_budget: bool, m
             result = await _one(provider, messages, max_tokens)
             result["first_s"] += retrieval_s
             result["loop"] = stops.loops > before or result["finish"] == "length"
-            result.update(id=item["id"], kind=item["kind"], lang=item["lang"], scores=scores,
-                          correct=correct(item, result["answer"]))  # fmt: skip
+            ok = correct(item, result["answer"]) and not result["loop"]  # a looping answer is no answer
+            result.update(id=item["id"], kind=item["kind"], lang=item["lang"], scores=scores, correct=ok)
             records.append(result)
             print(f"  {item['id']:<18} {'ok ' if result['correct'] else 'BAD'} {'LOOP' if result['loop'] else '    '}"
                   f" {result['first_s']:.2f}s {result['answer'][:90]!r}", file=sys.stderr, flush=True)  # fmt: skip
