@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
-from convoai_llm.providers.local_prompt import VOICE_PROMPTS, language_of, to_chat, with_voice_prompt
+from convoai_llm.providers.local_prompt import VOICE_PROMPTS, to_chat, with_voice_prompt
+from convoai_llm.text import language_of, last_user_text
 
 
 def test_voice_prompt_in_the_callers_language_only_when_there_is_no_system_prompt() -> None:
     zh = [{"role": "user", "content": "周日几点开门？"}]
-    assert with_voice_prompt(to_chat(zh), language_of(zh))[0] == {"role": "system", "content": VOICE_PROMPTS["zh"]}
+    assert with_voice_prompt(to_chat(zh), language_of(last_user_text(zh)))[0] == {
+        "role": "system",
+        "content": VOICE_PROMPTS["zh"],
+    }
     en = [{"role": "user", "content": [{"type": "text", "text": "When do you open?"}]}]
-    assert with_voice_prompt(to_chat(en), language_of(en))[0]["content"] == VOICE_PROMPTS["en"]
+    assert with_voice_prompt(to_chat(en), language_of(last_user_text(en)))[0]["content"] == VOICE_PROMPTS["en"]
     own = [{"role": "developer", "content": "Be a pirate."}, *en]
     assert with_voice_prompt(to_chat(own), "en")[0] == {"role": "system", "content": "Be a pirate."}
 

@@ -34,9 +34,10 @@ from convoai_llm.providers.base import ProviderRequest
 from convoai_llm.providers.local_budget import PromptBudget
 from convoai_llm.providers.local_catalog import default_cache_dir, materialize, spec_for
 from convoai_llm.providers.local_guard import DegenerationGuard, GuardLimits
-from convoai_llm.providers.local_prompt import VOICE_PROMPTS, language_of, to_chat, with_voice_prompt
+from convoai_llm.providers.local_prompt import VOICE_PROMPTS, to_chat, with_voice_prompt
 from convoai_llm.providers.local_tools import ToolCallParser
 from convoai_llm.settings import Settings
+from convoai_llm.text import language_of, last_user_text
 
 log = logging.getLogger("convoai_llm.local")
 _END = object()
@@ -155,7 +156,7 @@ class LocalProvider:
                      request.request_id, self.model_id)  # fmt: skip
         turns = to_chat(request.messages, tools=use_tools)
         kwargs: dict[str, Any] = {
-            "messages": with_voice_prompt(turns, language_of(request.messages)),
+            "messages": with_voice_prompt(turns, language_of(last_user_text(request.messages))),
             "stream": True,
             "max_tokens": min(int(p.get("max_completion_tokens") or p.get("max_tokens") or d.max_tokens), 4096),
             "temperature": p.get("temperature", d.temperature),

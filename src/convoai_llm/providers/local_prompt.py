@@ -5,35 +5,15 @@ prompt it gets when the caller sends none."""
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN_WORD = re.compile(r"[A-Za-z]+")
+from convoai_llm.text import message_text
 
 VOICE_PROMPTS = {
     "en": "You are a friendly voice assistant. Answer in one or two short spoken sentences, in English, "
     "with no lists or markdown.",
     "zh": "你是一个友好的语音助手。请用中文回答，只说一两句简短的话，不要列表，不要格式符号。",
 }
-
-
-def text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(str(p.get("text") or "") for p in content if isinstance(p, dict) and p.get("type") == "text")
-    return ""
-
-
-def language_of(messages: list[dict[str, Any]]) -> str:
-    """ "zh" when the last user turn has at least as many CJK ideographs as Latin words, else "en"."""
-    for m in reversed(messages):
-        if m.get("role") == "user":
-            text = text_of(m.get("content"))
-            ideographs = len(_CJK.findall(text))
-            return "zh" if ideographs and ideographs >= len(_LATIN_WORD.findall(text)) else "en"
-    return "en"
 
 
 def _tool_calls(calls: Any) -> list[dict[str, Any]]:
@@ -61,7 +41,7 @@ def to_chat(messages: list[dict[str, Any]], tools: bool = False) -> list[dict[st
     out: list[dict[str, Any]] = []
     for m in messages:
         role = m["role"]
-        text = text_of(m.get("content"))
+        text = message_text(m)
         if role == "developer":
             role = "system"
         if tools and role == "assistant" and m.get("tool_calls"):
