@@ -36,9 +36,13 @@ WEATHER = {
 @pytest.fixture(scope="module")
 def local_server() -> Iterator[UvicornThread]:
     from convoai_llm.api.app import create_app
+    from convoai_llm.providers.local import LocalProvider
     from tests.conftest import make_settings
 
-    with UvicornThread(create_app(make_settings(provider="local", local_max_queue=4))) as server:
+    settings = make_settings(provider="local", local_max_queue=4)
+    provider = LocalProvider(settings)
+    provider.load()  # before the server's start-up deadline (slow on a loaded machine); start() is then a no-op
+    with UvicornThread(create_app(settings, provider=provider)) as server:
         yield server
 
 

@@ -110,7 +110,10 @@ class LocalProvider:
         return materialize(spec_for(self.config.model), self.config.cache_dir)
 
     def load(self) -> None:
-        """Blocking: verify and load the GGUF, then warm the prompt cache (call from a thread at start-up)."""
+        """Blocking: verify and load the GGUF, then warm the prompt cache (call from a thread at start-up).
+        Loading an already loaded provider does nothing."""
+        if self._llama is not None:
+            return
         path = self._resolve()
         try:
             from llama_cpp import Llama
