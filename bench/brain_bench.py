@@ -104,7 +104,9 @@ async def _one(provider: Any, messages: list[dict[str, Any]], max_tokens: int) -
             "prompt_tokens": usage.prompt_tokens if usage else None}  # fmt: skip
 
 
-async def _run_model(name: str, items: list[dict[str, Any]], rag_budget: bool, max_tokens: int) -> dict[str, Any]:
+async def _run_model(
+    name: str, items: list[dict[str, Any]], rag_budget: bool, max_tokens: int, sampling: dict[str, float]
+) -> dict[str, Any]:
     from convoai_llm.providers.local import LocalProvider
     from convoai_llm.settings import Settings
 
@@ -112,6 +114,11 @@ async def _run_model(name: str, items: list[dict[str, Any]], rag_budget: bool, m
     logging.getLogger("convoai_llm.local").addHandler(stops)
     logging.getLogger("convoai_llm.local").setLevel(logging.INFO)
     provider = LocalProvider(Settings(_env_file=None, local_model=name))  # type: ignore[call-arg]
+    if sampling:  # a sweep: other sampling defaults than the provider's
+        import dataclasses
+
+        tuned = dataclasses.replace(provider.config.sampling, **sampling)
+        provider.config = dataclasses.replace(provider.config, sampling=tuned)
     t0 = time.perf_counter()
     provider.load()
     load_s = time.perf_counter() - t0
@@ -195,12 +202,16 @@ def main() -> int:
     parser.add_argument("--rag-budget", choices=["local", "none"], default="local")
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--only", default="", help="run only items whose id contains this")
+    parser.add_argument("--kind", choices=["chat", "rag", "all"], default="all")
+    parser.add_argument("--sampling", default="", help="e.g. repeat_penalty=1.0,min_p=0.1 (a sweep)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "brain")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     items = [i for i in json.loads(SET.read_text())["items"] if args.only in i["id"]]
+    items = [i for i in items if args.kind in ("all", i["kind"])]
+    sampling = {k: float(v) for k, v in (kv.split("=") for kv in args.sampling.split(",") if kv)}
     if args.worker:
-        run = asyncio.run(_run_model(args.worker, items, args.rag_budget == "local", args.max_tokens))
+        run = asyncio.run(_run_model(args.worker, items, args.rag_budget == "local", args.max_tokens, sampling))
         print(json.dumps(run, ensure_ascii=False))
         return 0
     from convoai_llm.providers.local_catalog import CATALOG, installed
@@ -210,14 +221,16 @@ def main() -> int:
     for name in models:
         print(f"{name}:", file=sys.stderr, flush=True)
         cmd = [sys.executable, __file__, "--worker", name, "--rag-budget", args.rag_budget,
-               "--max-tokens", str(args.max_tokens), "--only", args.only]  # fmt: skip
+               "--max-tokens", str(args.max_tokens), "--only", args.only, "--kind", args.kind,
+               "--sampling", args.sampling]  # fmt: skip
         out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
         runs.append(json.loads(out.strip().splitlines()[-1]))
     load = Path("/proc/loadavg").read_text().split()[:3]
     report = table([summarize(r) for r in runs]) + f"\n\nload average at the end: {' '.join(load)}\n"
     print(report)
     args.out.mkdir(parents=True, exist_ok=True)
-    tag = f"{args.rag_budget}{'-' + args.only if args.only else ''}"
+    tag = "-".join(t for t in (args.rag_budget, args.only, args.kind if args.kind != "all" else "",
+                                args.sampling.replace("=", "").replace(",", "_")) if t)  # fmt: skip
     (args.out / f"runs-{tag}.json").write_text(json.dumps(runs, ensure_ascii=False, indent=1))
     (args.out / f"REPORT-{tag}.md").write_text(report)
     return 0
