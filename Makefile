@@ -94,8 +94,11 @@ typecheck: setup-dev
 fuzz: setup-dev
 	CONVOAI_FUZZ_EXAMPLES=1000 $(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz.py
 
+# Quick mode by default (direct, convoai-llm, LiteLLM, Portkey in interleaved rounds, ~10 min);
+# the full run (3 rounds, profile, 10-minute soak, ~30 min): make bench BENCH_ARGS=
+BENCH_ARGS ?= --quick
 bench: setup-dev
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # speech bench: the offline recognizer (faster-whisper + Whisper base from requirements/recognizer.txt)
 bench-speech: setup-dev

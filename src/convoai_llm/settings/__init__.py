@@ -64,6 +64,16 @@ class Settings(BaseSettings):
     log_level: str = "info"
     shutdown_grace_s: int = 10
 
+    # --- HTTP connections (convoai_llm.server, below the app): header floods, idle sockets, file limits
+    max_header_bytes: int = 32768
+    """A request head (request line + headers) larger than this gets 431 and the connection is closed."""
+    header_timeout_s: float = 10.0
+    """A request head not complete this long after its first byte gets 408 and the connection is closed."""
+    idle_timeout_s: float = 5.0
+    """A connection with no request in progress (new, or kept alive after a response) is closed after this."""
+    max_connections: int = 10000
+    """Open connections per process; lowered at start-up to fit the open-file limit (two files a stream)."""
+
     # --- overload (0 turns a limit off)
     max_inflight: int = 4096
     rate_limit_rps: float = 0.0
