@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 
 from convoai_llm.errors import ConvoError, RequestError, Unavailable
 from convoai_llm.events import Event, Finish, FinishReason, Started, TextDelta, ToolCallDelta, Usage
-from convoai_llm.providers.base import ProviderRequest
+from convoai_llm.providers.base import TOOLS_IGNORED_HEADER, ProviderRequest
 from convoai_llm.providers.local_budget import PromptBudget
 from convoai_llm.providers.local_catalog import default_cache_dir, materialize, spec_for
 from convoai_llm.providers.local_guard import DegenerationGuard, GuardLimits
@@ -89,7 +89,7 @@ class LocalProvider:
     name: ClassVar[str] = "local"
     prompt_budget: ClassVar[PromptBudget] = PromptBudget()
     """Retrieval limits for this model (see `PromptBudget`); the core's RAG stage should apply them."""
-    tools_header: ClassVar[tuple[str, str]] = ("x-convoai-tools", "ignored")
+    tools_header: ClassVar[tuple[str, str]] = TOOLS_IGNORED_HEADER
     """The response header the core should set when `tools_ignored(request)` is true."""
 
     def __init__(self, settings: Settings) -> None:
