@@ -190,9 +190,15 @@ class OpenAICompatProvider:
                 resp.close()  # releases the connection at once, also on cancellation
 
     async def _read(self, resp: aiohttp.ClientResponse, limit_s: float) -> bytes:
+        """What the upstream has sent since the last read (b"" at the end). The stall timer is armed only
+        when nothing is buffered yet: under load most reads find data waiting and cost no timer."""
+        content = resp.content
         try:
+            raw = content.read_nowait()
+            if raw or content.at_eof():
+                return raw
             async with asyncio.timeout(limit_s):
-                return await resp.content.readany()
+                return await content.readany()
         except TimeoutError:
             raise UpstreamTimeout(f"The upstream stream stalled for {limit_s:g} s.") from None
         except aiohttp.ClientError as exc:
