@@ -68,11 +68,12 @@ def identity(req: ChatRequest) -> dict[str, str]:
 async def respond(ctx: AppContext, plan: Plan, spec: RouteSpec, started: float) -> Response:
     req = plan.request
     encoder = spec.encoder(plan.model, req)
-    fields = {"route": spec.path, "id": encoder.id, "model": _UNSAFE.sub("_", plan.model)[:64], "stream": req.stream,
-              **identity(req)}  # fmt: skip
 
     def on_done(outcome: dict[str, Any]) -> None:
-        log.info("request %s", " ".join(f"{k}={v}" for k, v in {**fields, **outcome}.items()))
+        if log.isEnabledFor(logging.INFO):  # built only when it is written
+            fields = {"route": spec.path, "id": encoder.id, "model": _UNSAFE.sub("_", plan.model)[:64],
+                      "stream": req.stream, **identity(req), **outcome}  # fmt: skip
+            log.info("request %s", " ".join(f"{k}={v}" for k, v in fields.items()))
 
     if req.stream:
         return SSEResponse(
