@@ -55,7 +55,7 @@ def build_provider(settings: Settings) -> tuple[Provider, Traits]:
     if settings.effective_provider == "openai":
         from convoai_llm.providers.openai_compat import OpenAICompatProvider
 
-        return OpenAICompatProvider(settings.upstream), Traits()
+        return OpenAICompatProvider(settings.upstream, secrets=settings.secret_values), Traits()
     from convoai_llm.providers.local import LocalProvider
 
     local = LocalProvider(settings)

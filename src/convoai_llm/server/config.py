@@ -30,10 +30,14 @@ class ServeOptions:
     in the bench; the header, idle and connection limits of this package apply to httptools only."""
 
 
-def log_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging config plus our own `convoai_llm` logger (one line per request)."""
+def log_config(level: str, secrets: tuple[str, ...] = ()) -> dict[str, Any]:
+    """uvicorn's logging config plus our own `convoai_llm` logger (one line per request); every handler
+    scrubs the configured secrets by value (`redaction.RedactingFilter`)."""
     config = copy.deepcopy(LOGGING_CONFIG)
     config["loggers"]["convoai_llm"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    config["filters"] = {"redact": {"()": "convoai_llm.redaction.RedactingFilter", "secrets": list(secrets)}}
+    for handler in config["handlers"].values():
+        handler["filters"] = ["redact"]
     return config
 
 
@@ -48,7 +52,7 @@ def build_config(settings: Settings, options: ServeOptions, limits: ConnectionLi
         http=protocol,
         reload=options.reload,
         log_level=settings.log_level,
-        log_config=log_config(settings.log_level),
+        log_config=log_config(settings.log_level, settings.secret_values),
         access_log=False,
         timeout_graceful_shutdown=settings.shutdown_grace_s,
         timeout_keep_alive=max(1, math.ceil(limits.idle_timeout_s)),

@@ -32,7 +32,7 @@ def _limits(settings: Settings) -> ConnectionLimits:
 def run_worker(options: ServeOptions) -> None:
     """One server process on its own SO_REUSEPORT socket (the target of each worker process)."""
     settings = Settings()
-    logging.config.dictConfig(log_config(settings.log_level))
+    logging.config.dictConfig(log_config(settings.log_level, settings.secret_values))
     config = build_config(settings, options, _limits(settings))
     sock = reuseport_socket(options.host, options.port)
     server = uvicorn.Server(config)
@@ -44,7 +44,7 @@ def run_worker(options: ServeOptions) -> None:
 def serve(options: ServeOptions) -> int:
     """Run the server until SIGTERM/SIGINT; returns the exit code (3: it did not start)."""
     settings = Settings()
-    logging.config.dictConfig(log_config(settings.log_level))
+    logging.config.dictConfig(log_config(settings.log_level, settings.secret_values))
     if options.workers > 1 and not options.reload:
         return _supervise(settings, options)
     config = build_config(settings, options, _limits(settings))

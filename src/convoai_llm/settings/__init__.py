@@ -204,6 +204,12 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def secret_values(self) -> tuple[str, ...]:
+        """Every configured secret (upstream key, fallback keys, our API keys): scrubbed from errors and logs."""
+        keys = [self.openai_api_key, *(f.api_key for f in self.fallback_upstreams), *self.api_keys]
+        return tuple(k.get_secret_value() for k in keys if k is not None)
+
+    @property
     def upstream_configured(self) -> bool:
         return self.openai_api_key is not None or bool(self.openai_base_url)
 
