@@ -7,10 +7,10 @@ import orjson
 import pytest
 from openai.types import Completion
 
-from convoai_llm.errors import RequestError
-from convoai_llm.events import Finish, TextDelta, Usage
+from convoai_llm.errors import RequestError, UpstreamTimeout
+from convoai_llm.events import Finish, Started, TextDelta, ToolCallDelta, Usage
 from convoai_llm.schemas.completions import parse_completion_request
-from convoai_llm.sse.completions import DONE, CompletionEncoder
+from convoai_llm.sse.completions import CompletionEncoder
 from tests.contract import check
 
 
@@ -51,10 +51,12 @@ def test_what_cannot_be_honoured_is_a_400_naming_the_field(body: dict[str, objec
 
 
 def test_stream_chunks_and_usage_match_the_spec() -> None:
-    enc = CompletionEncoder("m-1")
-    raw = [enc.text(TextDelta("Hel")), enc.text(TextDelta("lo")), enc.finish(Finish("length")), enc.usage(Usage(3, 2))]
-    chunks = [orjson.loads(c.removeprefix(b"data: ")) for c in raw]
-    assert all(c.startswith(b"data: ") and c.endswith(b"\n\n") for c in raw)
+    enc = CompletionEncoder("m-1", include_usage=True)
+    events = [Started("m-1"), TextDelta("Hel"), TextDelta(""), TextDelta("lo"), Finish("length"), Usage(3, 2)]
+    raw = enc.open() + b"".join(enc.encode(ev) for ev in events) + enc.close()
+    payloads = [block.removeprefix(b"data: ") for block in raw.split(b"\n\n") if block]
+    assert payloads[-1] == b"[DONE]"
+    chunks = [orjson.loads(p) for p in payloads[:-1]]
     assert {(c["id"], c["created"], c["object"], c["model"]) for c in chunks} == {
         (enc.id, enc.created, "text_completion", "m-1")}  # fmt: skip
     assert enc.id.startswith("cmpl-")
@@ -64,20 +66,31 @@ def test_stream_chunks_and_usage_match_the_spec() -> None:
     assert chunks[3]["usage"] == {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
     for c in chunks[2:]:
         check("CreateCompletionResponse", c)
+        Completion.model_validate(c)
     for c in chunks[:2]:  # the spec has no chunk schema: a streamed choice's finish_reason is null until the end
         check("CreateCompletionResponse", {**c, "choices": [{**c["choices"][0], "finish_reason": "stop"}]})
-    for c in chunks[2:]:  # the SDK reads the others without validation (its finish_reason type has no null)
-        Completion.model_validate(c)
-    assert DONE == b"data: [DONE]\n\n"
+
+
+def test_no_usage_chunk_unless_asked_and_errors_end_with_done() -> None:
+    enc = CompletionEncoder("m")
+    raw = b"".join(enc.encode(ev) for ev in [TextDelta("a"), Finish("stop"), Usage(1, 1)]) + enc.close()
+    assert b'"usage"' not in raw
+    assert raw.endswith(b"\n\ndata: [DONE]\n\n")
+    failed = enc.fail(UpstreamTimeout("stalled").envelope())
+    assert failed.startswith(b'data: {"error":{"message":"stalled"')
+    assert failed.endswith(b"data: [DONE]\n\n")
 
 
 def test_body_and_a_tool_call_finish_map_to_stop() -> None:
     enc = CompletionEncoder("m-2", completion_id="cmpl-1", created=5)
-    body = enc.body("Hello.", "tool_calls", Usage(1, 2))
+    for ev in [Started("m-2"), TextDelta("Hel"), TextDelta("lo."), ToolCallDelta(0, "c"), Finish("tool_calls"),
+               Usage(1, 2)]:  # fmt: skip
+        enc.encode(ev)
+    body = enc.body()
     check("CreateCompletionResponse", body)
     done = Completion.model_validate(body)
     assert (done.id, done.created, done.choices[0].text) == ("cmpl-1", 5, "Hello.")
     assert done.choices[0].finish_reason == "stop"
     assert done.usage is not None
     assert done.usage.total_tokens == 3
-    assert enc.body("", "stop", None)["usage"] == {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+    assert CompletionEncoder("m").body()["usage"] == {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}

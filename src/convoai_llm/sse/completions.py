@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
-from convoai_llm.events import Finish, TextDelta, Usage
+from convoai_llm.events import Event, Finish, TextDelta, Usage
 
 DONE = b"data: [DONE]\n\n"
 
@@ -32,32 +33,51 @@ def usage_json(ev: Usage | None) -> dict[str, int]:
 
 
 class CompletionEncoder:
-    __slots__ = ("_head", "created", "id", "model")
+    """One completion: feed it events; it returns the bytes to send (or, fed without sending, the body)."""
 
-    def __init__(self, model: str, completion_id: str | None = None, created: int | None = None) -> None:
+    __slots__ = ("_finish", "_head", "_text", "_usage", "created", "id", "include_usage", "model")
+
+    def __init__(self, model: str, *, include_usage: bool = False, completion_id: str | None = None,
+                 created: int | None = None) -> None:  # fmt: skip
         self.id = completion_id or f"cmpl-{uuid.uuid4().hex}"
         self.created = created if created is not None else int(time.time())
         self.model = model
+        self.include_usage = include_usage
         head = {"id": self.id, "object": "text_completion", "created": self.created, "model": model}
         self._head = b"data: " + orjson.dumps(head)[:-1]
+        self._text: list[str] = []
+        self._finish = "stop"
+        self._usage: Usage | None = None
 
     def _choice(self, text: str, finish: str | None) -> bytes:
         choice = {"text": text, "index": 0, "logprobs": None, "finish_reason": finish}
         return self._head + b',"choices":[' + orjson.dumps(choice) + b"]}\n\n"
 
-    def text(self, ev: TextDelta) -> bytes:
-        return self._choice(ev.text, None)
+    def open(self) -> bytes:
+        return b""
 
-    def finish(self, ev: Finish) -> bytes:
-        return self._choice("", completion_finish(ev.reason))
+    def encode(self, ev: Event) -> bytes:
+        if isinstance(ev, TextDelta):
+            self._text.append(ev.text)
+            return self._choice(ev.text, None) if ev.text else b""
+        if isinstance(ev, Finish):
+            self._finish = completion_finish(ev.reason)
+            return self._choice("", self._finish)
+        if isinstance(ev, Usage):
+            self._usage = ev
+        return b""
 
-    def usage(self, ev: Usage) -> bytes:
-        return self._head + b',"choices":[],"usage":' + orjson.dumps(usage_json(ev)) + b"}\n\n"
+    def close(self) -> bytes:
+        """The usage chunk when asked for (always the last before `[DONE]`), then `[DONE]`."""
+        if self.include_usage and self._usage is not None:
+            return self._head + b',"choices":[],"usage":' + orjson.dumps(usage_json(self._usage)) + b"}\n\n" + DONE
+        return DONE
 
-    def body(self, text: str, finish: str, usage: Usage | None) -> dict[str, Any]:
-        """The non-streaming answer."""
-        return {
-            "id": self.id, "object": "text_completion", "created": self.created, "model": self.model,
-            "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": completion_finish(finish)}],
-            "usage": usage_json(usage),
-        }  # fmt: skip
+    def fail(self, envelope: Mapping[str, Any]) -> bytes:
+        return b"data: " + orjson.dumps(envelope) + b"\n\n" + DONE
+
+    def body(self) -> dict[str, Any]:
+        """The non-streaming answer, once every event has been fed to `encode`."""
+        choice = {"text": "".join(self._text), "index": 0, "logprobs": None, "finish_reason": self._finish}
+        return {"id": self.id, "object": "text_completion", "created": self.created, "model": self.model,
+                "choices": [choice], "usage": usage_json(self._usage)}  # fmt: skip
