@@ -48,6 +48,8 @@ class ResponsesEncoder:
         self._seq = 0
         self._output: list[dict[str, Any]] = []
         self._message: dict[str, Any] | None = None
+        self._pieces: list[str] = []
+        self._delta_head = b""
         self._calls: dict[int, dict[str, Any]] = {}
         self._usage: Usage | None = None
         self._finish = "stop"
@@ -90,6 +92,7 @@ class ResponsesEncoder:
         code = err.get("code") if err.get("code") in FAILED_CODES else "server_error"
         self._status = "failed"
         self._error = {"code": str(code), "message": message}
+        self._sync_message()
         for item in self._open_items():
             item["status"] = "incomplete"
         self._message, self._calls = None, {}
@@ -99,6 +102,7 @@ class ResponsesEncoder:
     # --- the Response object
 
     def response(self) -> dict[str, Any]:
+        self._sync_message()
         reason = INCOMPLETE.get(self._finish) if self._status == "incomplete" else None
         body: dict[str, Any] = {
             "id": self.id, "object": "response", "created_at": self.created_at, "status": self._status,
@@ -133,11 +137,18 @@ class ResponsesEncoder:
             out += self._event("response.content_part.added", item_id=item_id, output_index=index,
                                content_index=0, part=_text_part(""))  # fmt: skip
             self._message["content"] = [_text_part("")]
-        part = self._message["content"][0]
-        part["text"] += text
-        return out + self._event("response.output_text.delta", item_id=self._message["id"],
-                                 output_index=self._index(self._message), content_index=0, delta=text,
-                                 logprobs=[])  # fmt: skip
+            self._pieces = []
+            head = {"type": "response.output_text.delta", "item_id": item_id, "output_index": index, "content_index": 0}
+            self._delta_head = b"event: response.output_text.delta\ndata: " + orjson.dumps(head)[:-1] + b',"delta":'
+        self._pieces.append(text)
+        seq = self._seq
+        self._seq += 1
+        return out + self._delta_head + orjson.dumps(text) + b',"logprobs":[],"sequence_number":%d}\n\n' % seq
+
+    def _sync_message(self) -> None:
+        """The open message's text, joined from its deltas (kept as pieces: no quadratic concatenation)."""
+        if self._message is not None:
+            self._message["content"][0]["text"] = "".join(self._pieces)
 
     def _tool_call(self, ev: ToolCallDelta) -> bytes:
         out = self._close_message()
@@ -168,6 +179,7 @@ class ResponsesEncoder:
         return out
 
     def _close_message(self) -> bytes:
+        self._sync_message()
         message, self._message = self._message, None
         if message is None:
             return b""
