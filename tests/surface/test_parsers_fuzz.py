@@ -18,7 +18,8 @@ from convoai_llm.schemas.responses import parse_responses_request
 EXAMPLES = int(os.environ.get("CONVOAI_FUZZ_EXAMPLES", "60")) * 5
 scalars = st.none() | st.booleans() | st.integers(-5, 100) | st.floats(-1, 3) | st.text(max_size=8)
 values = st.recursive(
-    scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
     max_leaves=8,
 )
 part = st.fixed_dictionaries({"type": st.sampled_from(["input_text", "output_text", "input_image", "input_file", "x"])},
