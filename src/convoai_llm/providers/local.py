@@ -96,6 +96,9 @@ class LocalProvider:
     def models(self) -> list[str]:
         return [self.model_id]
 
+    async def start(self) -> None:
+        await asyncio.to_thread(self.load)
+
     async def ready(self) -> bool:
         return self._llama is not None
 

@@ -27,7 +27,7 @@ from convoai_llm.errors import (
 from convoai_llm.events import Event, Finish, FinishReason, Started, TextDelta, ToolCallDelta, Usage
 from convoai_llm.providers.base import ProviderRequest
 from convoai_llm.providers.retry import RetryPolicy
-from convoai_llm.settings import Settings
+from convoai_llm.settings import UpstreamSettings
 from convoai_llm.sse.decoder import DONE, SSEDecoder
 
 log = logging.getLogger("convoai_llm.upstream")
@@ -71,33 +71,31 @@ class Upstream:
 class OpenAICompatProvider:
     name: ClassVar[str] = "openai"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: UpstreamSettings) -> None:
         self.settings = settings
-        self.base_url = settings.upstream_base_url
-        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+        self.base_url = settings.base_url
+        key = settings.api_key.get_secret_value() if settings.api_key else None
         self.upstreams = [
-            Upstream(f"{self.base_url}/chat/completions", key, key is None and not settings.api_keys),
+            Upstream(f"{self.base_url}/chat/completions", key, settings.forward_caller_token),
             *(
                 Upstream(
                     f"{f.base_url.rstrip('/')}/chat/completions",
                     f.api_key.get_secret_value() if f.api_key else None,
                     model=f.model,
                 )
-                for f in settings.fallback_upstreams
+                for f in settings.fallbacks
             ),
         ]
-        self.retry = RetryPolicy(
-            settings.upstream_retries, settings.upstream_retry_base_s, settings.upstream_retry_max_wait_s
-        )
+        self.retry = RetryPolicy(settings.retries, settings.retry_base_s, settings.retry_max_wait_s)
         self._session: aiohttp.ClientSession | None = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:  # built lazily inside the running loop (the app's lifespan)
             connector = aiohttp.TCPConnector(
-                limit=self.settings.upstream_max_connections, ttl_dns_cache=300, enable_cleanup_closed=True
+                limit=self.settings.max_connections, ttl_dns_cache=300, enable_cleanup_closed=True
             )
-            timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.settings.upstream_connect_timeout_s)
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.settings.connect_timeout_s)
             self._session = aiohttp.ClientSession(
                 connector=connector, timeout=timeout, json_serialize=lambda o: orjson.dumps(o).decode()
             )
@@ -107,6 +105,9 @@ class OpenAICompatProvider:
         return [self.settings.default_model]
 
     def validate(self, request: ProviderRequest) -> None:
+        return None
+
+    async def start(self) -> None:
         return None
 
     async def ready(self) -> bool:
@@ -129,7 +130,7 @@ class OpenAICompatProvider:
         model = upstream.model or request.model
         body = {**request.params, "model": model, "messages": request.messages, "stream": True,
                 "stream_options": {"include_usage": True}}  # fmt: skip
-        limit = self.settings.upstream_first_byte_timeout_s
+        limit = self.settings.first_byte_timeout_s
         secrets = (upstream.key, request.caller_token)
         try:
             async with asyncio.timeout(limit):
@@ -200,11 +201,11 @@ class OpenAICompatProvider:
 
     async def _events(self, resp: aiohttp.ClientResponse) -> AsyncIterator[Event]:
         decoder = SSEDecoder()
-        timeout = self.settings.upstream_first_byte_timeout_s
+        timeout = self.settings.first_byte_timeout_s
         finished = False
         while True:
             raw = await self._read(resp, timeout)
-            timeout = self.settings.upstream_chunk_timeout_s
+            timeout = self.settings.chunk_timeout_s
             datas = decoder.feed(raw) if raw else decoder.flush()
             for data in datas:
                 if data == DONE:
