@@ -46,7 +46,7 @@ def completions(n: int) -> int:
         size += len(enc.encode(WORDS[i % 64]))
     size += len(enc.encode(Finish("stop")))
     enc.encode(Usage(10, n))
-    return size + len(enc.close())
+    return size + len(enc.end()) + len(enc.done())
 
 
 def measure(fn: Callable[[int], int], n: int, rounds: int) -> tuple[float, float]:

@@ -53,7 +53,7 @@ def test_what_cannot_be_honoured_is_a_400_naming_the_field(body: dict[str, objec
 def test_stream_chunks_and_usage_match_the_spec() -> None:
     enc = CompletionEncoder("m-1", include_usage=True)
     events = [Started("m-1"), TextDelta("Hel"), TextDelta(""), TextDelta("lo"), Finish("length"), Usage(3, 2)]
-    raw = enc.open() + b"".join(enc.encode(ev) for ev in events) + enc.close()
+    raw = enc.open() + b"".join(enc.encode(ev) for ev in events) + enc.end() + enc.done()
     payloads = [block.removeprefix(b"data: ") for block in raw.split(b"\n\n") if block]
     assert payloads[-1] == b"[DONE]"
     chunks = [orjson.loads(p) for p in payloads[:-1]]
@@ -73,12 +73,11 @@ def test_stream_chunks_and_usage_match_the_spec() -> None:
 
 def test_no_usage_chunk_unless_asked_and_errors_end_with_done() -> None:
     enc = CompletionEncoder("m")
-    raw = b"".join(enc.encode(ev) for ev in [TextDelta("a"), Finish("stop"), Usage(1, 1)]) + enc.close()
+    raw = b"".join(enc.encode(ev) for ev in [TextDelta("a"), Finish("stop"), Usage(1, 1)]) + enc.end()
     assert b'"usage"' not in raw
-    assert raw.endswith(b"\n\ndata: [DONE]\n\n")
-    failed = enc.fail(UpstreamTimeout("stalled").envelope())
+    assert enc.done() == b"data: [DONE]\n\n"
+    failed = enc.error(UpstreamTimeout("stalled").envelope())
     assert failed.startswith(b'data: {"error":{"message":"stalled"')
-    assert failed.endswith(b"data: [DONE]\n\n")
 
 
 def test_body_and_a_tool_call_finish_map_to_stop() -> None:

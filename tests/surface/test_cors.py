@@ -1,104 +1,78 @@
-"""The CORS policy (api/cors.py) around a small ASGI app, over a real socket: off by default, listed
-origins only, preflight answered before the app, credentials never with `*`."""
+"""CORS on the real app over a real socket: off by default, listed origins only, the preflight answered
+before auth and limits, errors and streams readable by the page, credentials never with `*`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
-from starlette.types import Receive, Scope, Send
 
-from convoai_llm.api.cors import CORSConfigError, cors_middleware
-from tests.servers import UvicornThread
+from convoai_llm.api.app import create_app
+from convoai_llm.api.cors import CORSConfigError, cors_options
+from convoai_llm.providers.scripted import ScriptedProvider
+from tests.conftest import ServeFn, make_settings
 
 PAGE = "https://app.example.com"
 PREFLIGHT = {"Origin": PAGE, "Access-Control-Request-Method": "POST",
              "Access-Control-Request-Headers": "authorization, content-type, x-stainless-os"}  # fmt: skip
+BODY = {"messages": [{"role": "user", "content": "Hi"}], "stream": True}
 
 
-class Recorder:
-    """An app that answers 401 (as a route with auth on would) and records the methods it saw."""
-
-    def __init__(self) -> None:
-        self.methods: list[str] = []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-        self.methods.append(scope["method"])
-        await send({"type": "http.response.start", "status": 401,
-                    "headers": [(b"content-type", b"application/json"), (b"retry-after", b"1")]})  # fmt: skip
-        await send({"type": "http.response.body", "body": b'{"error": {"message": "no key"}}'})
-
-
-@pytest.fixture
-def served() -> Iterator[tuple[Recorder, list[UvicornThread]]]:
-    servers: list[UvicornThread] = []
-    yield Recorder(), servers
-    for s in servers:
-        s.__exit__(None, None, None)
-
-
-def start(served: tuple[Recorder, list[UvicornThread]], origins: list[str], credentials: bool = False) -> str:
-    app, servers = served
-    server = UvicornThread(cors_middleware(app, origins, credentials)).__enter__()
-    servers.append(server)
-    return server.url + "/v1/chat/completions"
-
-
-def test_off_by_default_adds_nothing(served: tuple[Recorder, list[UvicornThread]]) -> None:
-    app, _ = served
-    assert cors_middleware(app, [], False) is app
-    assert cors_middleware(app, [" ", ""], False) is app
-    url = start(served, [])
-    resp = httpx.post(url, headers={"Origin": PAGE})
+def test_off_by_default(serve: ServeFn) -> None:
+    assert cors_options([], False) is None
+    assert cors_options([" ", ""], True) is None
+    server = serve(provider=ScriptedProvider())
+    pre = httpx.options(server.url + "/v1/chat/completions", headers=PREFLIGHT)
+    assert pre.status_code == 405
+    resp = httpx.post(server.url + "/v1/chat/completions", headers={"Origin": PAGE}, json=BODY)
+    assert resp.status_code == 200
     assert "access-control-allow-origin" not in resp.headers
 
 
-def test_listed_origin_preflight_is_answered_before_the_app(served: tuple[Recorder, list[UvicornThread]]) -> None:
-    url = start(served, [PAGE + "/", "http://localhost:3000"])
-    pre = httpx.options(url, headers=PREFLIGHT)
+def test_listed_origin_preflight_before_auth_and_grants_on_errors_and_streams(serve: ServeFn) -> None:
+    server = serve(provider=ScriptedProvider(), api_keys="k1", cors_origins=f"{PAGE}/, http://localhost:3000")
+    url = server.url + "/v1/chat/completions"
+    pre = httpx.options(url, headers=PREFLIGHT)  # no key: a browser never sends one on a preflight
     assert pre.status_code == 200
     assert pre.headers["access-control-allow-origin"] == PAGE
     assert "POST" in pre.headers["access-control-allow-methods"]
     assert "x-stainless-os" in pre.headers["access-control-allow-headers"].lower()
     assert pre.headers["access-control-max-age"] == "600"
     assert "access-control-allow-credentials" not in pre.headers
-    assert served[0].methods == []  # never reached auth or routing
-    resp = httpx.post(url, headers={"Origin": PAGE})
-    assert resp.status_code == 401  # the app's own answer, readable by the page
-    assert resp.headers["access-control-allow-origin"] == PAGE
-    assert resp.headers["access-control-expose-headers"] == "Retry-After"
-    assert served[0].methods == ["POST"]
+    denied = httpx.post(url, headers={"Origin": PAGE}, json=BODY)
+    assert denied.status_code == 401  # auth still applies, and the page can read why
+    assert denied.headers["access-control-allow-origin"] == PAGE
+    assert denied.headers["access-control-expose-headers"] == "Retry-After"
+    with httpx.stream("POST", url, headers={"Origin": PAGE, "Authorization": "Bearer k1"}, json=BODY) as r:
+        assert r.headers["access-control-allow-origin"] == PAGE
+        assert r.read().endswith(b"data: [DONE]\n\n")
+    pre = httpx.options(server.url + "/v1/responses", headers={**PREFLIGHT, "Origin": "http://localhost:3000"})
+    assert pre.headers["access-control-allow-origin"] == "http://localhost:3000"
 
 
-def test_other_origins_get_no_grant(served: tuple[Recorder, list[UvicornThread]]) -> None:
-    url = start(served, [PAGE])
+def test_other_origins_get_no_grant(serve: ServeFn) -> None:
+    server = serve(provider=ScriptedProvider(), cors_origins=PAGE)
+    url = server.url + "/v1/chat/completions"
     pre = httpx.options(url, headers={**PREFLIGHT, "Origin": "https://evil.example"})
     assert pre.status_code == 400
     assert "access-control-allow-origin" not in pre.headers
-    resp = httpx.post(url, headers={"Origin": "https://evil.example"})
+    resp = httpx.post(url, headers={"Origin": "https://evil.example"}, json=BODY)
     assert "access-control-allow-origin" not in resp.headers
 
 
-def test_star_allows_any_origin_without_credentials(served: tuple[Recorder, list[UvicornThread]]) -> None:
-    url = start(served, ["*", PAGE])
-    pre = httpx.options(url, headers={**PREFLIGHT, "Origin": "https://any.example"})
+def test_star_allows_any_origin_never_with_credentials(serve: ServeFn) -> None:
+    server = serve(provider=ScriptedProvider(), cors_origins=f"*,{PAGE}")
+    pre = httpx.options(server.url + "/v1/responses", headers={**PREFLIGHT, "Origin": "https://any.example"})
     assert pre.status_code == 200
     assert pre.headers["access-control-allow-origin"] == "*"
     assert "access-control-allow-credentials" not in pre.headers
-    resp = httpx.post(url, headers={"Origin": "https://any.example", "Cookie": "s=1"})
+    resp = httpx.get(server.url + "/v1/models", headers={"Origin": "https://any.example", "Cookie": "s=1"})
     assert "access-control-allow-credentials" not in resp.headers
-
-
-def test_credentials_only_with_listed_origins(served: tuple[Recorder, list[UvicornThread]]) -> None:
     with pytest.raises(CORSConfigError, match="never allowed with `\\*`"):
-        cors_middleware(served[0], ["*"], True)
-    url = start(served, [PAGE], credentials=True)
-    pre = httpx.options(url, headers=PREFLIGHT)
+        create_app(make_settings(cors_origins="*", cors_allow_credentials=True))
+
+
+def test_credentials_only_with_listed_origins(serve: ServeFn) -> None:
+    server = serve(provider=ScriptedProvider(), cors_origins=PAGE, cors_allow_credentials=True)
+    pre = httpx.options(server.url + "/v1/chat/completions", headers=PREFLIGHT)
     assert pre.headers["access-control-allow-origin"] == PAGE
     assert pre.headers["access-control-allow-credentials"] == "true"

@@ -3,6 +3,8 @@ client over a real socket."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import httpx
 import openai
 import pytest
@@ -10,14 +12,25 @@ import pytest
 from convoai_llm.errors import UpstreamTimeout
 from convoai_llm.events import Finish, Started, TextDelta, Usage
 from convoai_llm.providers.scripted import Fail, ScriptedProvider
-from tests.conftest import UPSTREAM_KEY
+from tests.conftest import UPSTREAM_KEY, ServeFn
 from tests.contract import check
 from tests.servers import MockUpstream, UvicornThread
-from tests.surface.conftest import SurfaceFn
+
+ClientFn = Callable[..., openai.OpenAI]
 
 
-def client(server: UvicornThread, key: str = "sk-caller") -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0)
+@pytest.fixture
+def client() -> Iterator[ClientFn]:
+    """`client(server, key="sk-caller")`: an `openai.OpenAI`, closed after the test."""
+    made: list[openai.OpenAI] = []
+
+    def make(server: UvicornThread, key: str = "sk-caller") -> openai.OpenAI:
+        made.append(openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0))
+        return made[-1]
+
+    yield make
+    for api in made:
+        api.close()
 
 
 @pytest.fixture
@@ -26,11 +39,11 @@ def scripted() -> ScriptedProvider:
 
 
 @pytest.fixture
-def server(surface: SurfaceFn, scripted: ScriptedProvider) -> UvicornThread:
-    return surface(provider=scripted, api_keys="k1")
+def server(serve: ServeFn, scripted: ScriptedProvider) -> UvicornThread:
+    return serve(provider=scripted, api_keys="k1")
 
 
-def test_completion_non_stream(server: UvicornThread, scripted: ScriptedProvider) -> None:
+def test_completion_non_stream(client: ClientFn, server: UvicornThread, scripted: ScriptedProvider) -> None:
     scripted.enqueue([Started("cmpl-model"), TextDelta("Paris"), TextDelta("."), Finish("stop"), Usage(6, 2)])
     done = client(server, "k1").completions.create(model="cmpl-model", prompt="Capital of France?", max_tokens=20,
                                                    temperature=0.0, stop=["\n"])  # fmt: skip
@@ -49,7 +62,7 @@ def test_completion_non_stream(server: UvicornThread, scripted: ScriptedProvider
     check("CreateCompletionResponse", raw.json())
 
 
-def test_completion_stream_with_usage(server: UvicornThread, scripted: ScriptedProvider) -> None:
+def test_completion_stream_with_usage(client: ClientFn, server: UvicornThread, scripted: ScriptedProvider) -> None:
     scripted.enqueue([Started("cmpl-model"), TextDelta("One"), TextDelta(" two."), Finish("length"), Usage(3, 2)])
     stream = client(server, "k1").completions.create(model="cmpl-model", prompt="Count", stream=True,
                                                      stream_options={"include_usage": True})  # fmt: skip
@@ -62,7 +75,7 @@ def test_completion_stream_with_usage(server: UvicornThread, scripted: ScriptedP
     assert chunks[-1].usage.completion_tokens == 2
 
 
-def test_errors_are_the_sdks_error_classes(server: UvicornThread, scripted: ScriptedProvider) -> None:
+def test_errors_are_the_sdks_error_classes(client: ClientFn, server: UvicornThread, scripted: ScriptedProvider) -> None:
     with pytest.raises(openai.AuthenticationError):
         client(server, "wrong").completions.create(model="m", prompt="x")
     with pytest.raises(openai.BadRequestError) as bad:
@@ -75,8 +88,10 @@ def test_errors_are_the_sdks_error_classes(server: UvicornThread, scripted: Scri
             pass
 
 
-def test_proxied_completion_is_a_request_openai_accepts(surface: SurfaceFn, upstream: MockUpstream) -> None:
-    server = surface(openai_base_url=upstream.url, openai_api_key=UPSTREAM_KEY)
+def test_proxied_completion_is_a_request_openai_accepts(
+    client: ClientFn, serve: ServeFn, upstream: MockUpstream
+) -> None:
+    server = serve(openai_base_url=upstream.url, openai_api_key=UPSTREAM_KEY)
     upstream.seen.clear()
     done = client(server).completions.create(model="mock-strict", prompt="Hi", max_tokens=16, seed=1,
                                              extra_body={"app_id": "a1"})  # fmt: skip
@@ -88,7 +103,7 @@ def test_proxied_completion_is_a_request_openai_accepts(surface: SurfaceFn, upst
     assert "app_id" not in sent
 
 
-def test_model_by_id_and_unknown_model(server: UvicornThread) -> None:
+def test_model_by_id_and_unknown_model(client: ClientFn, server: UvicornThread) -> None:
     api = client(server, "k1")
     model = api.models.retrieve("cmpl-model")
     assert (model.id, model.object) == ("cmpl-model", "model")

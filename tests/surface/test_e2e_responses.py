@@ -4,6 +4,7 @@ provider or the mock upstream behind; every raw event checked against OpenAI's s
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 
 import httpx
 import openai
@@ -12,17 +13,29 @@ import pytest
 from convoai_llm.errors import UpstreamTimeout, UpstreamUnavailable
 from convoai_llm.events import Finish, Started, TextDelta, ToolCallDelta, Usage
 from convoai_llm.providers.scripted import Fail, ScriptedProvider
-from tests.conftest import UPSTREAM_KEY
+from tests.conftest import UPSTREAM_KEY, ServeFn
 from tests.servers import MockUpstream, UvicornThread
-from tests.surface.conftest import SurfaceFn
 from tests.surface.wire import check_response, responses_events
 
 TOOL = {"type": "function", "name": "weather", "description": "Weather for a city.", "strict": False,
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}  # fmt: skip
 
 
-def client(server: UvicornThread, prefix: str = "/v1", key: str = "sk-caller") -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url + prefix, api_key=key, max_retries=0)
+ClientFn = Callable[..., openai.OpenAI]
+
+
+@pytest.fixture
+def client() -> Iterator[ClientFn]:
+    """`client(server, prefix="/v1", key="sk-caller")`: an `openai.OpenAI`, closed after the test."""
+    made: list[openai.OpenAI] = []
+
+    def make(server: UvicornThread, prefix: str = "/v1", key: str = "sk-caller") -> openai.OpenAI:
+        made.append(openai.OpenAI(base_url=server.url + prefix, api_key=key, max_retries=0))
+        return made[-1]
+
+    yield make
+    for api in made:
+        api.close()
 
 
 @pytest.fixture
@@ -31,11 +44,11 @@ def scripted() -> ScriptedProvider:
 
 
 @pytest.fixture
-def server(surface: SurfaceFn, scripted: ScriptedProvider) -> UvicornThread:
-    return surface(provider=scripted)
+def server(serve: ServeFn, scripted: ScriptedProvider) -> UvicornThread:
+    return serve(provider=scripted)
 
 
-def test_create_non_stream(server: UvicornThread, scripted: ScriptedProvider) -> None:
+def test_create_non_stream(client: ClientFn, server: UvicornThread, scripted: ScriptedProvider) -> None:
     scripted.enqueue([Started("resp-model"), TextDelta("Hello "), TextDelta("there."), Finish("stop"), Usage(9, 2)])
     resp = client(server).responses.create(model="resp-model", input="Hi", instructions="Be brief.",
                                            max_output_tokens=64, temperature=0.2)  # fmt: skip
@@ -69,7 +82,7 @@ def test_stream_events_in_order_and_valid(server: UvicornThread, scripted: Scrip
     assert events[-1]["response"]["output"][0]["content"][0]["text"] == "One two three."
 
 
-def test_sdk_stream_helper_and_iteration(server: UvicornThread, scripted: ScriptedProvider) -> None:
+def test_sdk_stream_helper_and_iteration(client: ClientFn, server: UvicornThread, scripted: ScriptedProvider) -> None:
     scripted.enqueue_text("Hello", " world.")
     with client(server).responses.stream(model="resp-model", input="Hi") as stream:
         deltas = [ev.delta for ev in stream if ev.type == "response.output_text.delta"]
@@ -82,7 +95,7 @@ def test_sdk_stream_helper_and_iteration(server: UvicornThread, scripted: Script
     assert kinds[-1] == "response.completed"
 
 
-def test_tool_call_round_trip(server: UvicornThread, scripted: ScriptedProvider) -> None:
+def test_tool_call_round_trip(client: ClientFn, server: UvicornThread, scripted: ScriptedProvider) -> None:
     scripted.enqueue([Started("resp-model"), ToolCallDelta(0, "call_7", "function", "weather", ""),
                       ToolCallDelta(0, arguments='{"city": '), ToolCallDelta(0, arguments='"Paris"}'),
                       Finish("tool_calls"), Usage(20, 8)])  # fmt: skip
@@ -109,7 +122,7 @@ def test_tool_call_round_trip(server: UvicornThread, scripted: ScriptedProvider)
     assert turns[2] == {"role": "tool", "content": '{"temp_c": 22}', "tool_call_id": "call_7"}
 
 
-def test_errors_before_the_first_byte_are_the_sdks_error_classes(server: UvicornThread,
+def test_errors_before_the_first_byte_are_the_sdks_error_classes(client: ClientFn, server: UvicornThread,
                                                                 scripted: ScriptedProvider) -> None:  # fmt: skip
     api = client(server)
     with pytest.raises(openai.BadRequestError) as bad:
@@ -124,7 +137,9 @@ def test_errors_before_the_first_byte_are_the_sdks_error_classes(server: Uvicorn
     assert down.value.status_code == 503
 
 
-def test_error_mid_stream_is_error_then_response_failed(server: UvicornThread, scripted: ScriptedProvider) -> None:
+def test_error_mid_stream_is_error_then_response_failed(
+    client: ClientFn, server: UvicornThread, scripted: ScriptedProvider
+) -> None:
     scripted.enqueue([Started("resp-model"), TextDelta("Part"), Fail(UpstreamTimeout("The upstream stalled."))])
     with httpx.stream("POST", server.url + "/v1/responses", json={"input": "x", "stream": True}) as r:
         events = responses_events(r.read())
@@ -136,15 +151,15 @@ def test_error_mid_stream_is_error_then_response_failed(server: UvicornThread, s
     assert non_stream.value.status_code == 504
 
 
-def test_auth_applies(surface: SurfaceFn, scripted: ScriptedProvider) -> None:
-    server = surface(provider=scripted, api_keys="k1")
+def test_auth_applies(client: ClientFn, serve: ServeFn, scripted: ScriptedProvider) -> None:
+    server = serve(provider=scripted, api_keys="k1")
     with pytest.raises(openai.AuthenticationError):
         client(server).responses.create(model="m", input="x")
     assert client(server, key="k1").responses.create(model="m", input="x").output_text == "ok"
 
 
-def test_proxied_request_is_one_openai_accepts(surface: SurfaceFn, upstream: MockUpstream) -> None:
-    server = surface(openai_base_url=upstream.url, openai_api_key=UPSTREAM_KEY)
+def test_proxied_request_is_one_openai_accepts(client: ClientFn, serve: ServeFn, upstream: MockUpstream) -> None:
+    server = serve(openai_base_url=upstream.url, openai_api_key=UPSTREAM_KEY)
     upstream.seen.clear()
     resp = client(server).responses.create(
         model="mock-strict", input=[{"role": "developer", "content": "Short."}, {"role": "user", "content": "Hi"}],
@@ -161,8 +176,8 @@ def test_proxied_request_is_one_openai_accepts(surface: SurfaceFn, upstream: Moc
     assert "app_id" not in sent
 
 
-def test_hang_up_closes_the_upstream(surface: SurfaceFn, upstream: MockUpstream) -> None:
-    server = surface(openai_base_url=upstream.url, openai_api_key=UPSTREAM_KEY)
+def test_hang_up_closes_the_upstream(client: ClientFn, serve: ServeFn, upstream: MockUpstream) -> None:
+    server = serve(openai_base_url=upstream.url, openai_api_key=UPSTREAM_KEY)
     upstream.seen.clear()
     with client(server).responses.create(model="mock-long", input="x", stream=True) as stream:
         for received, _ in enumerate(stream, 1):
@@ -178,14 +193,16 @@ def test_hang_up_closes_the_upstream(surface: SurfaceFn, upstream: MockUpstream)
     assert not upstream.seen[-1].finished
 
 
-def test_rag_prefix_waiting_line_then_grounded_answer(surface: SurfaceFn, scripted: ScriptedProvider) -> None:
+def test_rag_prefix_waiting_line_then_grounded_answer(
+    client: ClientFn, serve: ServeFn, scripted: ScriptedProvider
+) -> None:
     from convoai_llm.rag.passage import Passage
 
     class Searcher:
         async def search(self, query: str, k: int | None = None) -> list[Passage]:
             return [Passage("Day passes cost 12 euros.", "prices.md", "Prices", 0.9, 1)]
 
-    server = surface(provider=scripted, searcher=Searcher(), rag_report_sources=True)
+    server = serve(provider=scripted, searcher=Searcher(), rag_report_sources=True)
     scripted.enqueue_text("A day pass is 12 euros.")
     with client(server, prefix="/v1/rag").responses.stream(model="m", input="How much is a day pass?") as stream:
         final = stream.get_final_response()

@@ -7,10 +7,10 @@ import importlib.util
 import openai
 import pytest
 
+from convoai_llm.api.app import create_app
 from convoai_llm.providers.local import find_default_model
 from tests.conftest import make_settings
 from tests.servers import UvicornThread
-from tests.surface.conftest import surface_app
 
 pytestmark = [
     pytest.mark.local_model,
@@ -24,8 +24,8 @@ def client(server: UvicornThread) -> openai.OpenAI:
 
 
 def test_local_model_answers_responses_and_completions() -> None:
-    with UvicornThread(surface_app(make_settings(provider="local", local_max_queue=4))) as server:
-        check(client(server))
+    with UvicornThread(create_app(make_settings(provider="local", local_max_queue=4))) as server, client(server) as api:
+        check(api)
 
 
 def check(api: openai.OpenAI) -> None:

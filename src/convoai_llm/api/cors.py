@@ -15,37 +15,41 @@ Off, nothing is added to the app: no cost on the hot path.
 
 from __future__ import annotations
 
-from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp
+from typing import Any
 
-from convoai_llm.errors import ConvoError
+from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 
 METHODS = ("GET", "POST")
 EXPOSED = ("Retry-After",)
 MAX_AGE_S = 600
 
 
-class CORSConfigError(ConvoError):
+class CORSConfigError(ValueError):
     """The CORS settings contradict each other (refused at start-up, never at request time)."""
 
 
-def cors_middleware(app: ASGIApp, origins: list[str], allow_credentials: bool) -> ASGIApp:
-    """`app` wrapped in the CORS policy, or `app` itself when no origin is configured."""
+def cors_options(origins: list[str], allow_credentials: bool) -> dict[str, Any] | None:
+    """`CORSMiddleware`'s options for these settings, or None when no origin is configured (CORS off)."""
     origins = [o.strip().rstrip("/") for o in origins if o.strip()]
     if not origins:
-        return app
+        return None
     if "*" in origins and allow_credentials:
         raise CORSConfigError(
             "CONVOAI_CORS_ALLOW_CREDENTIALS needs the allowed origins listed: it is never allowed with `*`."
         )
-    if "*" in origins:
-        origins = ["*"]
-    return CORSMiddleware(
-        app,
-        allow_origins=origins,
-        allow_methods=METHODS,
-        allow_headers=["*"],
-        allow_credentials=allow_credentials,
-        expose_headers=EXPOSED,
-        max_age=MAX_AGE_S,
-    )
+    return {
+        "allow_origins": ["*"] if "*" in origins else origins,
+        "allow_methods": METHODS,
+        "allow_headers": ["*"],
+        "allow_credentials": allow_credentials,
+        "expose_headers": EXPOSED,
+        "max_age": MAX_AGE_S,
+    }
+
+
+def add_cors(app: Starlette, origins: list[str], allow_credentials: bool) -> None:
+    """Add the policy as the outermost middleware (call it after every other `add_middleware`)."""
+    options = cors_options(origins, allow_credentials)
+    if options is not None:
+        app.add_middleware(CORSMiddleware, **options)

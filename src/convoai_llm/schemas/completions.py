@@ -73,3 +73,8 @@ def parse_completion_request(body: bytes) -> CompletionRequest:
     if req.suffix:
         raise RequestError("`suffix` is not supported: the prompt is answered, not continued.", param="suffix")
     return req
+
+
+def parse_completions(body: bytes) -> ChatRequest:
+    """The route table's parser: bytes → the chat request."""
+    return parse_completion_request(body).to_chat()

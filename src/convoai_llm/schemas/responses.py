@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from convoai_llm.errors import RequestError
 from convoai_llm.schemas.body import load_object, request_error
@@ -29,6 +29,16 @@ STATELESS = {
     "previous_response_id": "This server keeps no responses: send the whole conversation in `input`.",
     "conversation": "This server keeps no conversations: send the whole conversation in `input`.",
 }
+
+
+class ResponsesChat(ChatRequest):
+    """The chat request a Responses body becomes; it carries what the Response object repeats back."""
+
+    _echo: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @property
+    def echo(self) -> dict[str, Any]:
+        return self._echo
 
 
 class Part(BaseModel):
@@ -121,7 +131,7 @@ class ResponsesRequest(BaseModel):
             "user": self.user,
         }  # fmt: skip
 
-    def to_chat(self) -> ChatRequest:
+    def to_chat(self) -> ResponsesChat:
         """The same request as the chat request the pipeline takes."""
         body: dict[str, Any] = {"model": self.model, "messages": self._messages(), "stream": bool(self.stream)}
         if self.tools:
@@ -140,10 +150,12 @@ class ResponsesRequest(BaseModel):
         extra = self.model_extra or {}
         body.update({k: extra[k] for k in PASSED_EXTRAS if k in extra})
         try:
-            return ChatRequest.model_validate(body)
+            chat = ResponsesChat.model_validate(body)
         except ValidationError as exc:  # an item that maps to an invalid chat turn
             first = exc.errors(include_url=False)[0]
             raise RequestError(f"Invalid request: {first['msg']}.", param="input") from None
+        chat._echo = self.echo()
+        return chat
 
     def _messages(self) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []
@@ -265,3 +277,8 @@ def parse_responses_request(body: bytes) -> ResponsesRequest:
         raise RequestError("Background responses are not supported: this server keeps no responses.",
                            param="background")  # fmt: skip
     return req
+
+
+def parse_responses(body: bytes) -> ChatRequest:
+    """The route table's parser: bytes → the chat request (a `ResponsesChat`, with the echo)."""
+    return parse_responses_request(body).to_chat()

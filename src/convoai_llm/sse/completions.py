@@ -67,14 +67,17 @@ class CompletionEncoder:
             self._usage = ev
         return b""
 
-    def close(self) -> bytes:
-        """The usage chunk when asked for (always the last before `[DONE]`), then `[DONE]`."""
+    def end(self) -> bytes:
+        """The usage chunk when asked for (always the last before `[DONE]`)."""
         if self.include_usage and self._usage is not None:
-            return self._head + b',"choices":[],"usage":' + orjson.dumps(usage_json(self._usage)) + b"}\n\n" + DONE
-        return DONE
+            return self._head + b',"choices":[],"usage":' + orjson.dumps(usage_json(self._usage)) + b"}\n\n"
+        return b""
 
-    def fail(self, envelope: Mapping[str, Any]) -> bytes:
-        return b"data: " + orjson.dumps(envelope) + b"\n\n" + DONE
+    def error(self, envelope: Mapping[str, Any]) -> bytes:
+        return b"data: " + orjson.dumps(envelope) + b"\n\n"
+
+    def done(self) -> bytes:
+        return DONE
 
     def body(self) -> dict[str, Any]:
         """The non-streaming answer, once every event has been fed to `encode`."""
