@@ -87,3 +87,20 @@ def test_ask_audio_saves_a_wav(served: str, upstream: MockUpstream, tmp_path: Pa
     with wave.open(str(out_wav), "rb") as wav:
         assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 16000)
         assert wav.getnframes() / 16000 > 1.0
+
+
+def test_kb_and_tools_read_the_same_dotenv_as_serve(tmp_path: Path) -> None:
+    """A value only in `.env` reaches `kb` and `tools`, not just `serve` (they share `Settings`)."""
+    kb = tmp_path / "from-dotenv.sqlite3"
+    config = Path(__file__).resolve().parents[1] / "examples" / "tools" / "tools.toml"
+    (tmp_path / ".env").write_text(f"CONVOAI_KB_PATH={kb}\nCONVOAI_TOOLS_CONFIG={config}\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONVOAI_", "OPENAI_"))}
+    doc = tmp_path / "hours.md"
+    doc.write_text("# Hours\n\nWe open at nine on Sundays.\n", encoding="utf-8")
+    added = subprocess.run(
+        [BIN, "kb", "add", str(doc)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert added.returncode == 0, added.stderr
+    assert kb.exists(), "kb add ignored CONVOAI_KB_PATH from .env"
+    listed = subprocess.run([BIN, "tools", "list"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0 and "calculator" in listed.stdout, listed.stderr

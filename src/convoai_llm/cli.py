@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.main
+from typer.core import TyperCommand, TyperGroup
 
 from convoai_llm.settings import Settings
 
@@ -83,9 +85,23 @@ def _mount_optional() -> None:
     app.add_typer(kb_app, name="kb", help="Manage the knowledge base.")
 
 
+def setting_defaults(command: TyperCommand | TyperGroup, settings: Settings) -> dict[str, Any]:
+    """Click's `default_map` for every subcommand: the knowledge base and the tools config come from the
+    same `Settings` as `serve` (so a value in `.env` reaches `kb` and `tools` too)."""
+    values: dict[str, Any] = {"db": settings.kb_path, "url": settings.kb_url, "config": settings.tools_config}
+    if isinstance(command, TyperGroup):
+        subs = command.commands.values()
+        return {
+            str(sub.name): setting_defaults(sub, settings) for sub in subs if isinstance(sub, TyperCommand | TyperGroup)
+        }
+    return {p.name: values[p.name] for p in command.params if p.name in values and values[p.name] is not None}
+
+
 def main() -> None:
     _mount_optional()
-    app(prog_name="convoai-llm")
+    command = typer.main.get_command(app)
+    assert isinstance(command, TyperGroup)
+    command.main(prog_name="convoai-llm", default_map=setting_defaults(command, Settings()))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -24,27 +23,15 @@ from convoai_llm.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from convoai_llm.events import Event, Finish, FinishReason, Started, TextDelta, ToolCallDelta, Usage
+from convoai_llm.events import Event, Finish, Started, TextDelta, ToolCallDelta, Usage
 from convoai_llm.providers.base import ProviderRequest
+from convoai_llm.providers.chunks import FINISH, parse_chunk, redact
 from convoai_llm.providers.retry import RetryPolicy
 from convoai_llm.settings import UpstreamSettings
 from convoai_llm.sse.decoder import DONE, SSEDecoder
 
 log = logging.getLogger("convoai_llm.upstream")
-_KEYLIKE = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_\-*]{6,}", re.IGNORECASE)
-_FINISH: dict[str, FinishReason] = {
-    "stop": "stop", "length": "length", "tool_calls": "tool_calls", "function_call": "tool_calls",
-    "content_filter": "content_filter",
-}  # fmt: skip
 _MAX_ERROR_BODY = 64 * 1024
-
-
-def redact(text: str, *secrets: str | None) -> str:
-    """Remove known secrets and anything shaped like an API key from upstream text."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return _KEYLIKE.sub("***", text)
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -238,7 +225,7 @@ class OpenAICompatProvider:
         if isinstance(data.get("usage"), dict):
             u = data["usage"]
             yield Usage(int(u.get("prompt_tokens", 0)), int(u.get("completion_tokens", 0)))
-        yield Finish(_FINISH.get(str(choice.get("finish_reason")), "stop"))
+        yield Finish(FINISH.get(str(choice.get("finish_reason")), "stop"))
 
     async def _status_error(self, resp: aiohttp.ClientResponse, secrets: tuple[str | None, ...]) -> ConvoError:
         try:
@@ -263,41 +250,3 @@ class OpenAICompatProvider:
             code=str(code) if code else None,
             retry_after=_retry_after(resp.headers),
         )
-
-
-def parse_chunk(data: str) -> list[Event]:
-    """One upstream chunk's JSON → events. An `error` payload raises."""
-    try:
-        chunk = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        raise UpstreamError("The upstream sent a malformed chunk.") from None
-    if not isinstance(chunk, dict):
-        raise UpstreamError("The upstream sent a malformed chunk.")
-    if "error" in chunk:
-        err = chunk["error"]
-        msg = err.get("message") if isinstance(err, dict) else str(err)
-        raise UpstreamError(f"The upstream failed mid-stream: {redact(str(msg))}")
-    out: list[Event] = []
-    for choice in chunk.get("choices") or ():
-        delta = choice.get("delta") or {}
-        content = delta.get("content")
-        if content:
-            out.append(TextDelta(content))
-        for call in delta.get("tool_calls") or ():
-            fn = call.get("function") or {}
-            out.append(
-                ToolCallDelta(
-                    int(call.get("index", 0)),
-                    call.get("id"),
-                    call.get("type"),
-                    fn.get("name"),
-                    fn.get("arguments"),
-                )
-            )
-        reason = choice.get("finish_reason")
-        if reason:
-            out.append(Finish(_FINISH.get(reason, "stop")))
-    usage = chunk.get("usage")
-    if isinstance(usage, dict):
-        out.append(Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)))
-    return out
