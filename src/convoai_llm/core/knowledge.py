@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from convoai_llm.core.retrieval import public_source
 from convoai_llm.settings import RagSettings
 
 if TYPE_CHECKING:  # the `rag` extra may be missing: imported when the knowledge base opens
@@ -66,7 +67,7 @@ def list_documents(settings: RagSettings) -> list[dict[str, Any]]:
         return []
     with open_store(settings.location) as store:
         return [
-            {"object": "kb.document", "source": d.source, "title": d.title, "chunks": d.chunks,
+            {"object": "kb.document", "source": public_source(d.source), "title": d.title, "chunks": d.chunks,
              "added_at": round(d.added_at, 3), "content_hash": d.content_hash}
             for d in store.documents()
         ]  # fmt: skip

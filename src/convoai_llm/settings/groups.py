@@ -80,6 +80,8 @@ class AudioSettings:
     transcript_first: bool
     words: bool
     speak_assistant_last: bool
+    english_voice: Literal["espeak", "piper"]
+    piper_model: Path | None
 
 
 @dataclass(frozen=True, slots=True)
