@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from convoai_llm import __version__
 from convoai_llm.api.auth import Authenticator
 from convoai_llm.api.context import AppContext
+from convoai_llm.api.cors import add_cors
 from convoai_llm.api.errors import json_response, to_response
 from convoai_llm.api.fastpath import FastPathMiddleware
 from convoai_llm.api.limits import LimitsMiddleware
@@ -21,6 +22,7 @@ from convoai_llm.api.metrics import Metrics, MetricsMiddleware
 from convoai_llm.api.openapi import build_openapi
 from convoai_llm.api.playground import router as playground_router
 from convoai_llm.api.routes import completion_router, router
+from convoai_llm.api.surface import router as surface_router
 from convoai_llm.core.pipeline import Pipeline
 from convoai_llm.core.services import open_services
 from convoai_llm.errors import ConvoError, error_envelope
@@ -54,9 +56,11 @@ def create_app(
     app.include_router(completion_router())
     app.include_router(router)
     app.include_router(playground_router)
+    app.include_router(surface_router)
     app.add_middleware(FastPathMiddleware)
     app.add_middleware(LimitsMiddleware, auth=Authenticator(settings.api_keys))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    add_cors(app, settings.cors_origins, settings.cors_allow_credentials)  # outermost; nothing when off
 
     @app.exception_handler(ConvoError)
     async def convo_error(request: Request, exc: ConvoError) -> Response:

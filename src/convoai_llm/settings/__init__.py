@@ -179,6 +179,11 @@ class Settings(BaseSettings):
     rag_custom_metadata: dict[str, Any] | None = None
     audio_custom_metadata: dict[str, Any] | None = None
 
+    # --- CORS for browser apps on other origins (api/cors.py): off unless origins are listed
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Comma-separated origins allowed to call the API from a browser (`*`: any, never with credentials)."""
+    cors_allow_credentials: bool = False
+
     @field_validator(
         "openai_api_key",
         "openai_base_url",
@@ -196,7 +201,7 @@ class Settings(BaseSettings):
         """`OPENAI_API_KEY=` in a copied env.example means "not set", not "an empty key"."""
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):
