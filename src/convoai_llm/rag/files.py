@@ -151,7 +151,7 @@ def _check(path: Path, max_bytes: int, skipped: list[Skipped]) -> Path | None:
 def read_capped(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
     """The bytes of the regular file at ``path``, read in blocks; raises ``FileRejectedError`` for anything
     else or past ``max_bytes`` (the file may have changed since the walk)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode):

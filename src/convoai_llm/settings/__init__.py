@@ -116,8 +116,13 @@ class Settings(BaseSettings):
     `[{"base_url": "http://…/v1", "api_key": "…", "model": "optional name"}]`."""
 
     # --- embedded local model
+    local_model: str = "qwen2.5-coder-0.5b-instruct"
+    """A model of the embedded catalog (providers/local_catalog.py): qwen2.5-coder-0.5b-instruct,
+    smollm2-135m-instruct, qwen2.5-coder-1.5b-instruct (`make model-1.5b`)."""
     local_model_path: Path | None = None
-    local_model_name: str = "smollm2-135m-instruct"
+    """Any GGUF instead of a catalog model."""
+    local_model_name: str | None = None
+    """The model id responses carry (default: the catalog name, or the GGUF's file name)."""
     local_n_ctx: int = 4096
     local_n_threads: int | None = None
     local_temperature: float = 0.2
@@ -143,6 +148,8 @@ class Settings(BaseSettings):
     `convoai-llm kb reembed`; until then the KB is searched by BM25 alone."""
     rag_per_document: int = Field(default=2, ge=1, le=10)
     """At most this many chunks of one document among the passages (neighbours merged into one)."""
+    kb_max_file_mb: float = Field(default=20.0, gt=0)
+    """`kb add` skips files larger than this (and says so)."""
 
     # --- audio route
     audio_dir: Path | None = None
@@ -176,6 +183,7 @@ class Settings(BaseSettings):
         "openai_api_key",
         "openai_base_url",
         "local_model_path",
+        "local_model_name",
         "audio_dir",
         "piper_model",
         "tools_config",
@@ -232,14 +240,15 @@ class Settings(BaseSettings):
     def local(self) -> LocalModelSettings:
         return LocalModelSettings(
             self.local_model_path, self.local_model_name, self.local_n_ctx, self.local_n_threads,
-            self.local_temperature, self.local_max_tokens, self.local_max_queue,
+            self.local_temperature, self.local_max_tokens, self.local_max_queue, self.local_model,
         )  # fmt: skip
 
     @property
     def rag(self) -> RagSettings:
         return RagSettings(
             self.kb_path, self.kb_url, self.rag_waiting_message, self.rag_top_k, self.rag_min_score,
-            self.rag_timeout_s, self.rag_refresh_interval_s, self.rag_report_sources,
+            self.rag_timeout_s, self.rag_refresh_interval_s, self.rag_report_sources, self.rag_embed_model,
+            self.rag_per_document,
         )  # fmt: skip
 
     @property

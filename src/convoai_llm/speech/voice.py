@@ -2,11 +2,11 @@
 
 `speak` reads the provider's events in a producer task. Text goes through the sentence segmenter; each
 completed sentence starts its synthesis at once (at most `concurrency` TTS processes per reply, at most
-`max_ahead` sentences ahead of what has been sent), so sentence 1 is spoken while sentence 2 is generated. A sentence-ending mark is normally confirmed by
-the next character (is "3." followed by "5"?); when the provider pauses for `settle_ms` right
-after one, the segmenter is told to settle and the sentence goes to the TTS without waiting — after
-`settle_weak_ms` instead when the mark is a "." glued to a word, which may still turn out to be
-``example.com`` or ``Node.js``. The segmenter also cuts at clause breaks and at a length bound, so a
+`max_ahead` sentences ahead of what has been sent), so sentence 1 is spoken while sentence 2 is generated.
+A sentence-ending mark is normally confirmed by the next character (is "3." followed by "5"?); when
+the provider pauses for `settle_ms` right after one, the segmenter settles and the sentence goes to the
+TTS without waiting — after `settle_weak_ms` instead when the mark is a "." glued to a word, which may
+still be ``example.com`` or ``Node.js``. The segmenter also cuts at clause breaks and at a length bound, so a
 reply without a full stop is still spoken as it streams.
 
 Each sentence (or clause) becomes its transcript first (:func:`.speakable.transcript`: the text as
