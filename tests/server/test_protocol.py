@@ -20,18 +20,27 @@ def post(path: bytes, extra: bytes, body: bytes, version: bytes = b"1.1") -> byt
     return head + b"Content-Length: %d\r\n\r\n" % len(body) + body
 
 
+class Responses:
+    """Reads Content-Length responses one at a time from a socket, keeping bytes of the next one."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buf = b""
+
+    def next(self) -> tuple[bytes, bytes]:
+        while b"\r\n\r\n" not in self.buf:
+            self.buf += self.sock.recv(65536)
+        head, rest = self.buf.split(b"\r\n\r\n", 1)
+        length = next(int(x.split(b":")[1]) for x in head.split(b"\r\n") if x.lower().startswith(b"content-length"))
+        while len(rest) < length:
+            rest += self.sock.recv(65536)
+        self.buf = rest[length:]
+        return head, rest[:length]
+
+
 def read_response(sock: socket.socket) -> tuple[bytes, bytes]:
-    """One response with a Content-Length: (head, body)."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += sock.recv(65536)
-    head, body = data.split(b"\r\n\r\n", 1)
-    length = next(
-        int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
-    )
-    while len(body) < length:
-        body += sock.recv(65536)
-    return head, body
+    """One response with a Content-Length on a socket that carries no other: (head, body)."""
+    return Responses(sock).next()
 
 
 def read_to_close(sock: socket.socket) -> bytes:
@@ -44,8 +53,9 @@ def read_to_close(sock: socket.socket) -> bytes:
 def test_h2c_upgrade_offer_keeps_the_body_and_the_connection(guarded: Callable[..., GuardedThread]) -> None:
     server = guarded()
     with server.connect() as sock:
+        responses = Responses(sock)
         sock.sendall(post(b"/echo", H2C, BODY))
-        head, body = read_response(sock)
+        head, body = responses.next()
         assert head.startswith(b"HTTP/1.1 200"), head
         seen = orjson.loads(body)
         assert seen["body"] == BODY.decode()
@@ -54,8 +64,8 @@ def test_h2c_upgrade_offer_keeps_the_body_and_the_connection(guarded: Callable[.
         assert "connection" not in seen["headers"] and "content-type" in seen["headers"]
         # The same connection goes on serving requests (with or without an upgrade offer).
         sock.sendall(post(b"/echo", b"", b'{"n":2}') + post(b"/echo", H2C, b'{"n":3}'))
-        assert orjson.loads(read_response(sock)[1])["body"] == '{"n":2}'
-        assert orjson.loads(read_response(sock)[1])["body"] == '{"n":3}'
+        assert orjson.loads(responses.next()[1])["body"] == '{"n":2}'
+        assert orjson.loads(responses.next()[1])["body"] == '{"n":3}'
 
 
 def test_h2c_upgrade_offer_with_a_chunked_body_split_over_reads(guarded: Callable[..., GuardedThread]) -> None:

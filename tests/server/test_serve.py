@@ -114,7 +114,10 @@ def test_workers_2_share_the_port_with_reuseport(upstream: MockUpstream, tmp_pat
     server = start_serve(upstream, tmp_path / "serve.log", "--workers", "2")
     try:
         port = int(server.url.rsplit(":", 1)[1])
-        workers = listening_workers(server, port)
+        # /healthz answered from the first worker up; on a loaded machine the second may still be starting.
+        deadline = time.monotonic() + 60
+        while len(workers := listening_workers(server, port)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
         assert len(workers) == 2, "each worker listens on its own socket"
         with httpx.Client(base_url=server.url, timeout=10) as client:
             for _ in range(20):
