@@ -150,6 +150,22 @@ class Settings(BaseSettings):
     rag_custom_metadata: dict[str, Any] | None = None
     audio_custom_metadata: dict[str, Any] | None = None
 
+    # --- hardening (issue 17): hosts served with auth off, the total request deadline, tool-call caps
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """With auth off, the `Host` names served besides loopback ones (comma-separated; `*`: any)."""
+    request_deadline_s: float = 300.0
+    """A whole request, stream included, ends after this long (504, or an in-stream error; 0: none)."""
+    tools_max_calls_per_pass: int = 8
+    tools_max_calls: int = 16
+    """Tool calls run per request (all passes); calls beyond either cap get an error result instead."""
+    tools_max_concurrency: int = 16
+    """Tool calls running at once in this process (a limiter shared by every request)."""
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        return [h.strip() for h in value.split(",") if h.strip()] if isinstance(value, str) else value
+
     @field_validator(
         "openai_api_key",
         "openai_base_url",
@@ -231,6 +247,8 @@ class Settings(BaseSettings):
         return ToolsSettings(
             self.tools_config, self.tools_max_passes, self.tools_timeout_s, self.tools_max_result_chars,
             self.tools_filler, self.tools_apology,
+            max_calls_per_pass=self.tools_max_calls_per_pass, max_calls=self.tools_max_calls,
+            max_concurrency=self.tools_max_concurrency,
         )  # fmt: skip
 
     @property
