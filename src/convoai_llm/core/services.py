@@ -23,6 +23,7 @@ from convoai_llm.core.knowledge import KnowledgeBase, open_knowledge_base
 from convoai_llm.core.retrieval import Retrieval, Searcher
 from convoai_llm.core.tooling import ToolLoop
 from convoai_llm.core.turns import Turns
+from convoai_llm.core.upstream import CheckedProvider
 from convoai_llm.core.voice import Voice
 from convoai_llm.lifecycle import Component
 from convoai_llm.providers.base import Provider
@@ -46,13 +47,15 @@ class Services:
     limiter: Limits[Any]
     parts: Sequence[tuple[str, Component]]
     """Named components, in start order (`/readyz` asks each)."""
+    deadline_s: float = 0.0
+    """The total time one request may take (`CONVOAI_REQUEST_DEADLINE_S`; 0: none)."""
 
 
 def build_provider(settings: Settings) -> Provider:
     if settings.effective_provider == "openai":
         from convoai_llm.providers.openai_compat import OpenAICompatProvider
 
-        return OpenAICompatProvider(settings.upstream)
+        return CheckedProvider(OpenAICompatProvider(settings.upstream))
     from convoai_llm.providers.local import LocalProvider
 
     return LocalProvider(settings)
@@ -84,11 +87,11 @@ async def open_services(
         if searcher is not None:
             retrieval = Retrieval(searcher, settings.rag)
         else:
-            kb: KnowledgeBase | None = await asyncio.to_thread(open_knowledge_base, settings.rag)
+            kb: KnowledgeBase | None = open_knowledge_base(settings.rag)
             if kb is not None:
-                await _start(stack, kb)
+                await _start(stack, kb)  # a damaged store starts degraded: never raises
                 parts.append(("rag", kb))
-                retrieval = Retrieval(kb.retriever, settings.rag)
+                retrieval = Retrieval(kb, settings.rag)
         tools: ToolLoop | None = None
         if settings.tools_config is not None:
             registry = await ToolRegistry.from_config(
@@ -100,4 +103,5 @@ async def open_services(
         yield Services(
             provider=prov, router=Router(prov, settings.default_model), turns=Turns(settings.turns), voice=voice,
             retrieval=retrieval, tools=tools, limiter=limiter, parts=tuple(parts),
+            deadline_s=settings.request_deadline_s,
         )  # fmt: skip
