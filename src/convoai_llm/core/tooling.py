@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
@@ -86,8 +87,12 @@ class CallBudget:
     per_request: int = 16
     slots: asyncio.Semaphore | None = None
 
-    def allowed(self, asked: int, used: int) -> int:
-        return max(0, min(asked, self.per_pass, self.per_request - used))
+    def take(self, asked: list[ToolCall], used: int) -> list[ToolCall]:
+        """The calls to run of those `asked`, when `used` have run in this request already."""
+        calls = asked[: max(0, min(len(asked), self.per_pass, self.per_request - used))]
+        if len(calls) < len(asked):
+            log.warning("tool loop: %d tool calls asked in one pass; running %d", len(asked), len(calls))
+        return calls
 
 
 class ToolLoop:
@@ -151,30 +156,23 @@ async def tool_loop(
             if not result.calls:
                 break
             asked = result.calls.calls(f"call_{pass_no}")
-            calls = asked[: budget.allowed(len(asked), state.calls_run)]
+            calls = budget.take(asked, state.calls_run)
             if pass_no >= max_passes or not calls:
                 log.warning("tool loop: still asking for tools after %d passes, %d calls; apologising",
                             pass_no, state.calls_run)  # fmt: skip
                 yield state.say(apology or apology_for(state.messages))
                 finish = "stop"
                 break
-            if len(calls) < len(asked):
-                log.warning("tool loop: %d tool calls asked in one pass; running %d", len(asked), len(calls))
             state.calls_run += len(calls)
-            tasks = [
-                asyncio.create_task(
-                    execute(registry, c, tool_timeout_s, max_result_chars, budget.slots), name=f"tool-{c.name}"
-                )
-                for c in calls
-            ]
+            run = functools.partial(execute, registry, timeout_s=tool_timeout_s, max_chars=max_result_chars,
+                                    slots=budget.slots)  # fmt: skip
+            tasks = [asyncio.create_task(run(c), name=f"tool-{c.name}") for c in calls]
             if filler and not state.filler_sent and not result.said:
                 state.filler_sent = True
                 yield state.say(filler)
             results = await asyncio.gather(*tasks)
             tasks = []
-            if len(calls) < len(asked):
-                results[-1] += f"\n[{len(asked) - len(calls)} more tool calls were not run: ask for fewer at once.]"
-            state.messages.extend(tool_messages(result, calls, results))
+            state.messages.extend(tool_messages(result, calls, results, dropped=len(asked) - len(calls)))
         if state.usage is not None:
             yield state.usage
         yield Finish(finish if finish is not None and finish != "tool_calls" else "stop")
@@ -208,8 +206,11 @@ async def one_pass(
             yield ev
 
 
-def tool_messages(result: Pass, calls: list[ToolCall], results: list[str]) -> list[dict[str, Any]]:
-    """The assistant message asking for the calls, then one `tool` message per result."""
+def tool_messages(result: Pass, calls: list[ToolCall], results: list[str], dropped: int = 0) -> list[dict[str, Any]]:
+    """The assistant message asking for the calls, then one `tool` message per result (the last one says
+    how many calls asked for were `dropped`)."""
+    if dropped and results:
+        results = [*results[:-1], results[-1] + f"\n[{dropped} more tool calls were not run: ask for fewer at once.]"]
     assistant = {"role": "assistant", "content": "".join(result.said) or None,
                  "tool_calls": [c.message_entry() for c in calls]}  # fmt: skip
     return [
@@ -236,7 +237,7 @@ def upstream_request(provider: Provider, preq: ProviderRequest, registry: ToolRe
 
 
 async def execute(
-    registry: ToolRegistry, call: ToolCall, timeout_s: float, max_chars: int, slots: asyncio.Semaphore | None = None
+    registry: ToolRegistry, call: ToolCall, timeout_s: float, max_chars: int, *, slots: asyncio.Semaphore | None = None
 ) -> str:
     """One call's `tool` message content: the result (cut to `max_chars`) or what went wrong. The call
     waits for one of the process's `slots` first."""
