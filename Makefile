@@ -49,6 +49,15 @@ $(VENV)/.dev-stamp: $(VENV)/.setup-stamp
 setup-dev: setup $(VENV)/.dev-stamp
 	@bash scripts/system-deps.sh --test
 
+# Node.js clients for tests/clients/ (openai-node, the Vercel AI SDK), from the committed lockfile.
+# Without npm the Node client tests skip and say so.
+NODE_CLIENTS := tests/clients/node
+setup-dev: $(NODE_CLIENTS)/node_modules/.stamp
+$(NODE_CLIENTS)/node_modules/.stamp: $(NODE_CLIENTS)/package.json $(NODE_CLIENTS)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix $(NODE_CLIENTS) --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the Node.js client tests will skip"; fi
+
 run: setup
 	$(BIN)/python -m convoai_llm.rag.seed
 	$(BIN)/convoai-llm serve --host $(HOST) --port $(PORT)

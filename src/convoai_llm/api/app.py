@@ -24,10 +24,10 @@ from convoai_llm.api.openapi import build_openapi
 from convoai_llm.api.playground import router as playground_router
 from convoai_llm.api.routes import completion_router, router
 from convoai_llm.core.pipeline import Pipeline
-from convoai_llm.core.retrieval import Searcher
 from convoai_llm.core.services import open_services
 from convoai_llm.errors import ConvoError, error_envelope
 from convoai_llm.providers.base import Provider
+from convoai_llm.rag.searcher import Searcher
 from convoai_llm.settings import Settings
 
 log = logging.getLogger("convoai_llm")

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from convoai_llm.core.retrieval import public_source
 from convoai_llm.errors import KnowledgeBaseUnavailable
 from convoai_llm.settings import RagSettings
 
@@ -117,7 +118,7 @@ def list_documents(settings: RagSettings) -> list[dict[str, Any]]:
         return []
     with open_store(settings.location) as store:
         return [
-            {"object": "kb.document", "source": d.source, "title": d.title, "chunks": d.chunks,
+            {"object": "kb.document", "source": public_source(d.source), "title": d.title, "chunks": d.chunks,
              "added_at": round(d.added_at, 3), "content_hash": d.content_hash}
             for d in store.documents()
         ]  # fmt: skip

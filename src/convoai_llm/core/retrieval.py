@@ -14,13 +14,15 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Sequence
-from typing import Any, Protocol
+from pathlib import Path, PurePath
+from typing import Any
 
 from convoai_llm.errors import KnowledgeBaseUnavailable
 from convoai_llm.events import Event, Sources, TextDelta
 from convoai_llm.providers.base import ProviderRequest
 from convoai_llm.rag.passage import Passage
 from convoai_llm.rag.prompt import inject_passages, query_for, waiting_message
+from convoai_llm.rag.searcher import Searcher
 from convoai_llm.settings import RagSettings
 from convoai_llm.text import language_of
 
@@ -30,15 +32,22 @@ MAX_QUERY_CHARS = 2000
 timeout cannot stop, so its CPU is bounded by bounding its input."""
 
 
-class Searcher(Protocol):
-    """Anything that finds passages for a query (the knowledge base's `Retriever`, a test double)."""
-
-    async def search(self, query: str, k: int | None = None) -> Sequence[Passage]: ...
+def public_source(source: str) -> str:
+    """A document's name as the API shows it: relative to the server's working directory when it lies
+    inside it (`examples/knowledge/en/pricing.md`), else its folder and file name (`en/pricing.md`) —
+    never the server's absolute path."""
+    path = PurePath(source)
+    if not path.is_absolute():
+        return source
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return PurePath(*path.parts[-2:]).as_posix() if len(path.parts) > 2 else path.name
 
 
 def passage_wire(p: Passage, rank: int | None = None) -> dict[str, Any]:
     """A passage as the API shows it (sources chunk, `/v1/kb/search`)."""
-    out: dict[str, Any] = {"title": p.title, "source": p.source, "chunk_id": p.chunk_id,
+    out: dict[str, Any] = {"title": p.title, "source": public_source(p.source), "chunk_id": p.chunk_id,
                            "score": round(float(p.score), 4)}  # fmt: skip
     if rank is not None:
         out = {"object": "kb.passage", "rank": rank, **out, "text": p.text}

@@ -20,7 +20,7 @@ from typing import Any
 
 from convoai_llm.core.admission import Limits, build_limiter
 from convoai_llm.core.knowledge import KnowledgeBase, open_knowledge_base
-from convoai_llm.core.retrieval import Retrieval, Searcher
+from convoai_llm.core.retrieval import Retrieval
 from convoai_llm.core.tooling import ToolLoop
 from convoai_llm.core.turns import Turns
 from convoai_llm.core.upstream import CheckedProvider
@@ -28,6 +28,7 @@ from convoai_llm.core.voice import Voice
 from convoai_llm.lifecycle import Component
 from convoai_llm.providers.base import Provider
 from convoai_llm.providers.router import Router
+from convoai_llm.rag.searcher import Searcher
 from convoai_llm.settings import AudioSettings, Settings
 from convoai_llm.speech import ClipLibrary, EspeakTTS
 from convoai_llm.tools import ToolRegistry

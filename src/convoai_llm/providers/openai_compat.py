@@ -53,6 +53,8 @@ class Upstream:
     forward_caller_token: bool = False
     model: str | None = None
     """Model name to ask this upstream for instead of the request's (fallbacks)."""
+    label: str = "upstream"
+    """How errors name it (never its host or port): `upstream`, `fallback upstream 1`, …"""
 
 
 class OpenAICompatProvider:
@@ -69,8 +71,9 @@ class OpenAICompatProvider:
                     f"{f.base_url.rstrip('/')}/chat/completions",
                     f.api_key.get_secret_value() if f.api_key else None,
                     model=f.model,
+                    label=f"fallback upstream {n}",
                 )
-                for f in settings.fallbacks
+                for n, f in enumerate(settings.fallbacks, start=1)
             ),
         ]
         self.retry = RetryPolicy(settings.retries, settings.retry_base_s, settings.retry_max_wait_s)
@@ -135,7 +138,8 @@ class OpenAICompatProvider:
         except aiohttp.ClientSSLError as exc:
             raise UpstreamError(f"TLS error talking to the upstream: {type(exc).__name__}.") from None
         except aiohttp.ClientConnectorError as exc:
-            raise UpstreamUnavailable(f"Cannot connect to the upstream: {redact(str(exc), *secrets)}") from None
+            log.warning("cannot connect to the %s: %s", upstream.label, type(exc).__name__)
+            raise UpstreamUnavailable(f"Cannot connect to the {upstream.label}.") from None
         except aiohttp.ClientError as exc:
             raise UpstreamError(f"Upstream request failed: {type(exc).__name__}.") from None
 
