@@ -25,12 +25,13 @@ from convoai_llm.core.tooling import ToolLoop
 from convoai_llm.core.turns import Turns
 from convoai_llm.core.upstream import CheckedProvider
 from convoai_llm.core.voice import Voice
+from convoai_llm.errors import TTSUnavailable
 from convoai_llm.lifecycle import Component
-from convoai_llm.providers.base import Provider
+from convoai_llm.providers.base import Provider, Traits
 from convoai_llm.providers.router import Router
 from convoai_llm.rag.searcher import Searcher
 from convoai_llm.settings import AudioSettings, Settings
-from convoai_llm.speech import ClipLibrary, EspeakTTS
+from convoai_llm.speech import ClipLibrary, VoiceSet, build_voices
 from convoai_llm.tools import ToolRegistry
 
 log = logging.getLogger("convoai_llm")
@@ -39,6 +40,7 @@ log = logging.getLogger("convoai_llm")
 @dataclass(frozen=True, slots=True)
 class Services:
     provider: Provider
+    traits: Traits
     router: Router
     turns: Turns
     voice: Voice
@@ -52,19 +54,22 @@ class Services:
     """The total time one request may take (`CONVOAI_REQUEST_DEADLINE_S`; 0: none)."""
 
 
-def build_provider(settings: Settings) -> Provider:
+def build_provider(settings: Settings) -> tuple[Provider, Traits]:
     if settings.effective_provider == "openai":
         from convoai_llm.providers.openai_compat import OpenAICompatProvider
 
-        return CheckedProvider(OpenAICompatProvider(settings.upstream))
+        return CheckedProvider(OpenAICompatProvider(settings.upstream)), Traits()
     from convoai_llm.providers.local import LocalProvider
 
-    return LocalProvider(settings)
+    local = LocalProvider(settings)
+    return local, Traits(prompt_budget=local.prompt_budget, tools_ignored=local.tools_ignored)
 
 
-def build_voice(settings: AudioSettings) -> Voice:
+def build_voice(settings: AudioSettings) -> tuple[Voice, VoiceSet]:
+    """The audio stage: the voices (one engine per script, started by the caller) and the clip library."""
     clips = ClipLibrary.load(settings.audio_dir) if settings.audio_dir is not None else None
-    return Voice(settings, EspeakTTS(), clips)
+    voices = build_voices(settings.english_voice, piper_model=settings.piper_model)
+    return Voice(settings, voices, clips), voices
 
 
 async def _start(stack: AsyncExitStack, part: Component) -> None:
@@ -80,19 +85,19 @@ async def open_services(
     async with AsyncExitStack() as stack:
         parts: list[tuple[str, Component]] = []
         limiter = build_limiter(settings.limits)
-        prov = provider or build_provider(settings)
+        prov, traits = (provider, Traits()) if provider is not None else build_provider(settings)
         for name, part in (("limits", limiter), ("provider", prov)):
             await _start(stack, part)
             parts.append((name, part))
         retrieval: Retrieval | None = None
         if searcher is not None:
-            retrieval = Retrieval(searcher, settings.rag)
+            retrieval = Retrieval(searcher, settings.rag, traits.prompt_budget)
         else:
             kb: KnowledgeBase | None = open_knowledge_base(settings.rag)
             if kb is not None:
                 await _start(stack, kb)  # a damaged store starts degraded: never raises
                 parts.append(("rag", kb))
-                retrieval = Retrieval(kb, settings.rag)
+                retrieval = Retrieval(kb, settings.rag, traits.prompt_budget)
         tools: ToolLoop | None = None
         if settings.tools_config is not None:
             registry = await ToolRegistry.from_config(
@@ -100,9 +105,13 @@ async def open_services(
             )
             tools = ToolLoop(registry, settings.tools)
             await _start(stack, tools)
-        voice = await asyncio.to_thread(build_voice, settings.audio)
+        voice, voices = await asyncio.to_thread(build_voice, settings.audio)
+        try:  # no voice is not fatal: chat and RAG serve, the audio route answers 503
+            await _start(stack, voices)
+        except TTSUnavailable as exc:
+            log.warning("speech unavailable: %s", exc.message)
         yield Services(
-            provider=prov, router=Router(prov, settings.default_model), turns=Turns(settings.turns), voice=voice,
-            retrieval=retrieval, tools=tools, limiter=limiter, parts=tuple(parts),
+            provider=prov, traits=traits, router=Router(prov, settings.default_model), turns=Turns(settings.turns),
+            voice=voice, retrieval=retrieval, tools=tools, limiter=limiter, parts=tuple(parts),
             deadline_s=settings.request_deadline_s,
         )  # fmt: skip

