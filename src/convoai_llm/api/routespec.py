@@ -42,6 +42,9 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("/completions", "chat", parse=parse_completions, encoder=CompletionsWire, schema="CompletionRequest"),
 )
 
+KB_PATHS = ("/kb/documents", "/v1/kb/documents", "/kb/search", "/v1/kb/search")
+"""The knowledge-base routes (`api/playground.py`): under the same in-flight and rate limits as completions."""
+
 
 def by_path(routes: tuple[RouteSpec, ...] = ROUTES) -> dict[str, RouteSpec]:
     """Every served path (canonical and `/v1`) → its spec."""

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
+from convoai_llm.errors import KnowledgeBaseUnavailable
 from convoai_llm.events import Event, Sources, TextDelta
 from convoai_llm.providers.base import ProviderRequest
 from convoai_llm.providers.local_budget import PromptBudget
@@ -27,6 +28,9 @@ from convoai_llm.settings import RagSettings
 from convoai_llm.text import language_of
 
 log = logging.getLogger("convoai_llm.rag")
+MAX_QUERY_CHARS = 2000
+"""The longest query a search gets (the end of the question beyond it): a search runs in a thread that a
+timeout cannot stop, so its CPU is bounded by bounding its input."""
 
 
 def public_source(source: str) -> str:
@@ -80,7 +84,7 @@ class Retrieval:
             log.warning("retrieval exceeded %.1f s; answering without passages", self.settings.timeout_s)
             return []
         except Exception as exc:  # the store's own errors, a database error: one map, here
-            if not self._failing:
+            if not self._failing and not isinstance(exc, KnowledgeBaseUnavailable):  # that one logs itself
                 log.error("knowledge base failed (%s); answering without passages", type(exc).__name__)
             self._failing = True
             return []
@@ -91,7 +95,7 @@ class Retrieval:
 
     async def rewrite(self, preq: ProviderRequest, report_sources: bool) -> tuple[ProviderRequest, list[Event]]:
         """The provider request with the passages added, and the events to send before the answer."""
-        query = query_for(preq.messages)
+        query = query_for(preq.messages)[-MAX_QUERY_CHARS:]  # a search thread cannot be stopped: bound its work
         passages = list(await self.search(query, self.settings.top_k)) if query else []
         if self.budget is not None:
             budget = self.budget

@@ -23,6 +23,7 @@ from convoai_llm.core.knowledge import KnowledgeBase, open_knowledge_base
 from convoai_llm.core.retrieval import Retrieval
 from convoai_llm.core.tooling import ToolLoop
 from convoai_llm.core.turns import Turns
+from convoai_llm.core.upstream import CheckedProvider
 from convoai_llm.core.voice import Voice
 from convoai_llm.errors import TTSUnavailable
 from convoai_llm.lifecycle import Component
@@ -49,13 +50,15 @@ class Services:
     limiter: Limits[Any]
     parts: Sequence[tuple[str, Component]]
     """Named components, in start order (`/readyz` asks each)."""
+    deadline_s: float = 0.0
+    """The total time one request may take (`CONVOAI_REQUEST_DEADLINE_S`; 0: none)."""
 
 
 def build_provider(settings: Settings) -> tuple[Provider, Traits]:
     if settings.effective_provider == "openai":
         from convoai_llm.providers.openai_compat import OpenAICompatProvider
 
-        return OpenAICompatProvider(settings.upstream, secrets=settings.secret_values), Traits()
+        return CheckedProvider(OpenAICompatProvider(settings.upstream, secrets=settings.secret_values)), Traits()
     from convoai_llm.providers.local import LocalProvider
 
     local = LocalProvider(settings)
@@ -90,11 +93,11 @@ async def open_services(
         if searcher is not None:
             retrieval = Retrieval(searcher, settings.rag, traits.prompt_budget)
         else:
-            kb: KnowledgeBase | None = await asyncio.to_thread(open_knowledge_base, settings.rag)
+            kb: KnowledgeBase | None = open_knowledge_base(settings.rag)
             if kb is not None:
-                await _start(stack, kb)
+                await _start(stack, kb)  # a damaged store starts degraded: never raises
                 parts.append(("rag", kb))
-                retrieval = Retrieval(kb.retriever, settings.rag, traits.prompt_budget)
+                retrieval = Retrieval(kb, settings.rag, traits.prompt_budget)
         tools: ToolLoop | None = None
         if settings.tools_config is not None:
             registry = await ToolRegistry.from_config(
@@ -110,4 +113,5 @@ async def open_services(
         yield Services(
             provider=prov, traits=traits, router=Router(prov, settings.default_model), turns=Turns(settings.turns),
             voice=voice, retrieval=retrieval, tools=tools, limiter=limiter, parts=tuple(parts),
+            deadline_s=settings.request_deadline_s,
         )  # fmt: skip

@@ -27,18 +27,8 @@ from convoai_llm.settings.groups import (
     UpstreamSettings,
 )
 
-__all__ = [
-    "AudioSettings",
-    "FallbackUpstream",
-    "LimitsSettings",
-    "LocalModelSettings",
-    "RagSettings",
-    "ServerSettings",
-    "Settings",
-    "ToolsSettings",
-    "TurnSettings",
-    "UpstreamSettings",
-]
+__all__ = ["AudioSettings", "FallbackUpstream", "LimitsSettings", "LocalModelSettings", "RagSettings",
+           "ServerSettings", "Settings", "ToolsSettings", "TurnSettings", "UpstreamSettings"]  # fmt: skip
 
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 
@@ -184,6 +174,17 @@ class Settings(BaseSettings):
     """Comma-separated origins allowed to call the API from a browser (`*`: any, never with credentials)."""
     cors_allow_credentials: bool = False
 
+    # --- hardening (issue 17): hosts served with auth off, the total request deadline, tool-call caps
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """With auth off, the `Host` names served besides loopback ones (comma-separated; `*`: any)."""
+    request_deadline_s: float = 300.0
+    """A whole request, stream included, ends after this long (504, or an in-stream error; 0: none)."""
+    tools_max_calls_per_pass: int = 8
+    tools_max_calls: int = 16
+    """Tool calls run per request (all passes); calls beyond either cap get an error result instead."""
+    tools_max_concurrency: int = 16
+    """Tool calls running at once in this process (a limiter shared by every request)."""
+
     @field_validator(
         "openai_api_key",
         "openai_base_url",
@@ -201,12 +202,11 @@ class Settings(BaseSettings):
         """`OPENAI_API_KEY=` in a copied env.example means "not set", not "an empty key"."""
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("api_keys", "cors_origins", mode="before")
+    @field_validator("api_keys", "cors_origins", "allowed_hosts", mode="before")
     @classmethod
-    def _split_keys(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [k.strip() for k in value.split(",") if k.strip()]
-        return value
+    def _split_list(cls, value: object) -> object:
+        """Comma-separated lists in the environment."""
+        return [k.strip() for k in value.split(",") if k.strip()] if isinstance(value, str) else value
 
     @property
     def secret_values(self) -> tuple[str, ...]:
@@ -274,6 +274,8 @@ class Settings(BaseSettings):
         return ToolsSettings(
             self.tools_config, self.tools_max_passes, self.tools_timeout_s, self.tools_max_result_chars,
             self.tools_filler, self.tools_apology,
+            max_calls_per_pass=self.tools_max_calls_per_pass, max_calls=self.tools_max_calls,
+            max_concurrency=self.tools_max_concurrency,
         )  # fmt: skip
 
     @property

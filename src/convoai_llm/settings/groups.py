@@ -96,6 +96,9 @@ class ToolsSettings:
     max_result_chars: int
     filler: str
     apology: str | None
+    max_calls_per_pass: int = 8
+    max_calls: int = 16
+    max_concurrency: int = 16
 
 
 @dataclass(frozen=True, slots=True)
