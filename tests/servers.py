@@ -148,6 +148,8 @@ class MockUpstream:
         return f"{self.server.url}/v1"
 
     def __enter__(self) -> MockUpstream:
+        if self.strict:
+            openai_rules()  # read the spec now, not inside the first request (seconds on a loaded machine)
         self.server.__enter__()
         return self
 
