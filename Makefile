@@ -65,6 +65,7 @@ run: setup
 test: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	@bash scripts/services.sh install || echo "scale-out tests will skip: PostgreSQL/pgvector/Redis unavailable"
 	$(BIN)/pytest -q -p no:cacheprovider
 

@@ -19,7 +19,7 @@ import shutil
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from convoai_llm.errors import ConvoError, Unavailable
+from convoai_llm.errors import TTSFailed, TTSUnavailable
 from convoai_llm.events import AudioWord
 from convoai_llm.speech import words as word_timing
 from convoai_llm.speech.pcm import (
@@ -31,18 +31,6 @@ from convoai_llm.speech.pcm import (
     to_engine_pcm,
 )
 from convoai_llm.speech.segmenter import is_cjk
-
-
-class TTSUnavailable(Unavailable):
-    """No usable TTS engine (binary missing, voice missing). Maps to HTTP 503."""
-
-    code = "tts_unavailable"
-
-
-class TTSFailed(ConvoError):
-    """The engine ran but produced no audio (bad exit status, unreadable output, timeout)."""
-
-    code = "tts_failed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -164,10 +164,9 @@ class _Producer:
 
 
 async def _close(events: AsyncIterator[Event]) -> None:
-    aclose = getattr(events, "aclose", None)
-    if aclose is not None:
+    if isinstance(events, AsyncGenerator):
         with contextlib.suppress(RuntimeError):  # already running elsewhere / already closed
-            await aclose()
+            await events.aclose()
 
 
 async def speak(
