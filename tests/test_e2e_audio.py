@@ -160,3 +160,25 @@ def test_subtitle_words_follow_the_audio(serve: ServeFn) -> None:
     for w in words:
         assert 0 <= w["start_ts"] < w["end_ts"] <= total_ms + 1
         assert w["duration"] == w["end_ts"] - w["start_ts"]
+
+
+@needs_espeak
+def test_mixed_languages_markdown_and_emoji_through_the_server(serve: ServeFn) -> None:
+    """Each script run in its own voice, transcripts as spoken: the PCM is byte-identical to the voice set's."""
+    import asyncio
+
+    from convoai_llm.speech import build_voices
+
+    scripted = ScriptedProvider()
+    scripted.enqueue([Started("scripted"), TextDelta("**Sure!** The word 你好 means hello 😊."), Finish("stop")])
+    server = serve(provider=scripted, audio_mode="live", tts_english_voice="espeak")
+    chunks, _ = stream_audio(server.url, {"messages": [{"role": "user", "content": "What does 你好 mean?"}]})
+    transcripts = [d["audio"]["transcript"] for d in deltas(chunks) if "transcript" in d.get("audio", {})]  # type: ignore[index,operator]
+    assert transcripts == ["Sure! The word 你好 means hello."]
+
+    async def direct() -> bytes:
+        voices = build_voices("espeak")
+        await voices.start()
+        return (await voices.synthesize(transcripts[0])).pcm
+
+    assert pcm_of(chunks) == asyncio.run(direct())

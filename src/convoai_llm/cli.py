@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 import typer.main
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperGroup
 
 from convoai_llm.client import write_wav
 from convoai_llm.core.plan import Kind
@@ -132,16 +132,23 @@ def _mount_optional() -> None:
     app.add_typer(kb_app, name="kb", help="Manage the knowledge base.")
 
 
-def setting_defaults(command: TyperCommand | TyperGroup, settings: Settings) -> dict[str, Any]:
-    """Click's `default_map` for every subcommand: the knowledge base and the tools config come from the
-    same `Settings` as `serve` (so a value in `.env` reaches `kb` and `tools` too)."""
-    values: dict[str, Any] = {"db": settings.kb_path, "url": settings.kb_url, "config": settings.tools_config}
-    if isinstance(command, TyperGroup):
-        subs = command.commands.values()
-        return {
-            str(sub.name): setting_defaults(sub, settings) for sub in subs if isinstance(sub, TyperCommand | TyperGroup)
-        }
-    return {p.name: values[p.name] for p in command.params if p.name in values and values[p.name] is not None}
+def setting_defaults(command: TyperGroup, settings: Settings) -> dict[str, Any]:
+    """Click's `default_map`: `kb` and `tools` take the knowledge base, embedding model and tools config from
+    the same `Settings` as `serve` (so a value in `.env` reaches every command)."""
+    groups: dict[str, dict[str, Any]] = {
+        "kb": {"db": settings.kb_path, "url": settings.kb_url, "model": settings.rag_embed_model,
+               "max_file_mb": settings.kb_max_file_mb},
+        "tools": {"config": settings.tools_config},
+    }  # fmt: skip
+    out: dict[str, Any] = {}
+    for name, values in groups.items():
+        group = command.commands.get(name)
+        if isinstance(group, TyperGroup):
+            out[name] = {
+                str(sub.name): {p.name: values[p.name] for p in sub.params if values.get(str(p.name)) is not None}
+                for sub in group.commands.values()
+            }
+    return out
 
 
 def main() -> None:

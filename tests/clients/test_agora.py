@@ -76,7 +76,8 @@ def test_agora_audio_turn_speaks_through_a_strict_upstream(stack: Stack, modalit
     audio = [d["audio"] for d in deltas if "audio" in d]
     transcript = "".join(a.get("transcript", "") for a in audio)
     pcm = b"".join(base64.b64decode(a["data"]) for a in audio if "data" in a)
-    assert transcript.split() == TEXT.split() and len(pcm) > 16000 * 2 // 4  # > 0.25 s of PCM16 16 kHz
+    # the transcript is what was spoken: the same words, punctuation attached as written text has it
+    assert transcript.replace(" ", "") == TEXT.replace(" ", "") and len(pcm) > 16000 * 2 // 4  # > 0.25 s of PCM16
     assert ("".join(d.get("content") or "" for d in deltas) == TEXT) == ("text" in modalities)
     seen = stack.seen(marker)
     assert seen.rejected is None and seen.finished

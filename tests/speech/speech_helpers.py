@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from convoai_llm.speech.tts import Synthesis
+from convoai_llm.speech.tts import Synthesis, TTSUnavailable
 from convoai_llm.speech.words import estimate
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
@@ -44,6 +44,26 @@ class FakeTTS:
             raise
         pcm = self.pcm_for(text)
         return Synthesis(pcm, estimate(text.strip(), pcm))
+
+
+@dataclass
+class FakeEngine(FakeTTS):
+    """A `FakeTTS` with the component lifecycle; `fail_start` makes `start` raise `TTSUnavailable`."""
+
+    fail_start: bool = False
+    started: bool = False
+    closed: bool = False
+
+    async def start(self) -> None:
+        if self.fail_start:
+            raise TTSUnavailable("not installed")
+        self.started = True
+
+    async def ready(self) -> bool:
+        return self.started and not self.closed
+
+    async def aclose(self) -> None:
+        self.closed = True
 
 
 def children(name: str | None = None) -> list[tuple[int, str, str]]:

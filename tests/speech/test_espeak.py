@@ -10,7 +10,7 @@ import pytest
 
 from convoai_llm.errors import Unavailable
 from convoai_llm.speech import pcm
-from convoai_llm.speech.tts import EspeakTTS, TTSEngine, TTSFailed, TTSUnavailable, speakable
+from convoai_llm.speech.tts import EspeakTTS, TTSEngine, TTSFailed, TTSUnavailable
 from tests.speech.speech_helpers import children, needs_espeak
 
 
@@ -50,10 +50,8 @@ async def test_longer_text_gives_longer_audio() -> None:
 
 @needs_espeak
 async def test_chinese_uses_the_pinyin_voice_and_speaks() -> None:
-    tts = EspeakTTS()
-    assert tts.voice_for("你好，世界。") == "cmn-latn-pinyin"
-    assert tts.voice_for("Hello 世界") == "cmn-latn-pinyin"
-    assert tts.voice_for("Hello world") == "en-us"
+    tts = EspeakTTS("cmn-latn-pinyin")
+    assert tts.command("你好")[1:3] == ["-v", "cmn-latn-pinyin"]
     result = await tts.synthesize("你好，今天天气很好。")
     assert 1.0 < result.duration_ms / 1000 < 6.0  # 9 syllables
     assert spoken_span_ms(result.pcm) > 800
@@ -76,10 +74,6 @@ def pcm_empty() -> object:
     return Synthesis(b"")
 
 
-def test_speakable_drops_markup() -> None:
-    assert speakable("**Bold** and `code` and [[h@l'oU]] # title") == "Bold and code and h@l'oU title"
-
-
 async def test_missing_binary_is_a_typed_503() -> None:
     tts = EspeakTTS(binary="/nonexistent/espeak-ng")
     assert not tts.available()
@@ -92,7 +86,7 @@ async def test_missing_binary_is_a_typed_503() -> None:
 @needs_espeak
 async def test_missing_voice_is_unavailable() -> None:
     with pytest.raises(TTSUnavailable):
-        await EspeakTTS(english_voice="zzz").synthesize("Hello there.")
+        await EspeakTTS("zzz").synthesize("Hello there.")
 
 
 async def test_cancellation_kills_and_reaps_the_process(slow_binary: tuple[Path, Path]) -> None:

@@ -159,3 +159,21 @@ def test_read_wav_stream_with_placeholder_sizes() -> None:
         pcm.read_wav_stream(b"RIFF\x00\x00\x00\x00WAVE")
     with pytest.raises(pcm.AudioFormatError):
         pcm.read_wav_stream(b"garbage")
+
+
+@pytest.mark.parametrize("hz", [1_000, 4_000, 6_000, 7_000, 7_500])
+def test_resample_keeps_the_top_of_the_speech_band(hz: int) -> None:
+    """22.05 → 16 kHz is flat to 7.5 kHz (the hand-written filter lost 2.1 dB at 6 kHz, 7.3 dB at 7.5 kHz)."""
+    data = tone(hz, 22_050, 1.0, amplitude=0.5)
+    out = samples(pcm.resample(data, 22_050, 16_000))[2_000:-2_000]
+    level = np.sqrt(np.mean(out**2)) / (0.5 * 32767 / np.sqrt(2))
+    assert 20 * np.log10(level) > -0.5
+
+
+def test_trim_keeps_bounded_silence_and_drops_silent_audio() -> None:
+    speech = tone(440, 16_000, 0.5, amplitude=0.5)
+    padded = bytes(16_000) + speech + bytes(32_000)  # 0.5 s before, 1 s after
+    out = pcm.trim(padded, lead_ms=20, tail_ms=100)
+    assert abs(pcm.duration_ms(out) - (500 + 20 + 100)) < 2
+    assert speech[200:-200] in out
+    assert pcm.trim(bytes(3_200), lead_ms=20, tail_ms=100) == b""

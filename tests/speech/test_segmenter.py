@@ -87,7 +87,7 @@ def test_no_cut_inside_numbers_or_names(text: str) -> None:
     ],
 )
 def test_no_cut_after_abbreviations(text: str) -> None:
-    assert whole(text) == [text]
+    assert whole(text, clause_weight=200) == [text]  # clause cuts off: only the "." rules are under test
 
 
 def test_abbreviation_then_real_sentence_end() -> None:
@@ -121,7 +121,7 @@ def test_newlines_end_sentences_and_list_numbers_are_not_sentences() -> None:
 def test_long_run_on_sentence_is_cut_at_a_comma() -> None:
     clause = "and then we walked a little further down the road"
     text = ", ".join([clause] * 6) + "."
-    out = whole(text, soft_max_weight=80)
+    out = whole(text, clause_weight=80)
     assert len(out) > 1
     assert all(s.rstrip().endswith((",", ".")) for s in out)
     assert "".join(out) == text
@@ -228,3 +228,43 @@ def test_settle_leaves_decimals_abbreviations_and_short_sentences_pending() -> N
     assert seg.settle() == []
     assert seg.push(" Here we go now.") == []
     assert seg.flush() == ["Ok. Here we go now."]
+
+
+def test_clause_breaks_cut_a_long_sentence_early() -> None:
+    text = "The package left our warehouse in Shanghai early this morning, and it should reach you soon."
+    assert whole(text) == [
+        "The package left our warehouse in Shanghai early this morning,",
+        " and it should reach you soon.",
+    ]
+    assert whole("Sure, I can help.") == ["Sure, I can help."]  # a short first clause is not cut
+    assert whole("我们门店的营业时间是每天早上九点到晚上六点，周末也照常营业。") == [
+        "我们门店的营业时间是每天早上九点到晚上六点，",
+        "周末也照常营业。",
+    ]
+
+
+def test_a_reply_without_any_punctuation_is_cut_by_length() -> None:
+    words = " ".join(["word"] * 60)
+    seg = Segmenter()
+    out = seg.push(words)
+    assert out and all(weight(s) >= 120 for s in out)  # pieces leave long before the reply ends
+    assert all(not s.endswith(" ") for s in out)  # cut before a space, never inside a word
+    assert "".join(out + seg.flush()) == words
+    han = "我们" * 50
+    pieces = whole(han)
+    assert len(pieces) > 1 and "".join(pieces) == han
+
+
+def test_markdown_markers_after_a_mark_stay_with_the_sentence() -> None:
+    assert stripped(whole("**Sure thing!** Here is the plan.")) == ["**Sure thing!**", "Here is the plan."]
+
+
+def test_a_dot_glued_to_a_word_is_a_weak_end() -> None:
+    seg = Segmenter()
+    seg.push("Visit example.")
+    assert seg.can_settle() and seg.weak_end()
+    seg = Segmenter()
+    seg.push("Is that all you need?")
+    assert seg.can_settle() and not seg.weak_end()
+    seg.push(" It is")
+    assert not seg.weak_end()

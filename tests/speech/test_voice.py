@@ -269,3 +269,40 @@ async def test_play_clip_paces_in_real_time(speed: float, expected: float) -> No
 async def test_play_clip_rejects_bad_speed() -> None:
     with pytest.raises(ValueError):
         [e async for e in play_clip(clip(), REPLY, speed=0)]
+
+
+def transcripts(events: list[Event]) -> list[str]:
+    return [e.transcript for e in events if isinstance(e, AudioDelta) and e.transcript is not None]
+
+
+@pytest.mark.parametrize("word", ["example.", "Node.", "notes."])
+async def test_a_pause_after_the_dot_of_a_name_does_not_cut(fake_tts: FakeTTS, word: str) -> None:
+    rest = {"example.": "com for the details.", "Node.": "js before you start.", "notes.": "txt on your desktop."}[word]
+    script: list[Event | float] = [TextDelta(f"Please open {word}"), 0.06, TextDelta(rest), Finish("stop")]
+    events = [e for _, e in await collect(speak(Source(script).events(), fake_tts, reply_id=REPLY))]
+    assert transcripts(events) == [f"Please open {word}{rest}"]
+
+
+async def test_a_pause_after_a_real_sentence_end_still_speaks_without_the_next_token(fake_tts: FakeTTS) -> None:
+    source = Source([TextDelta("Your bike is ready for pickup."), 0.5, TextDelta(" Anything else?"), Finish("stop")])
+    timed = await collect(speak(source.events(), fake_tts, reply_id=REPLY))
+    first_audio = next(t for t, e in timed if isinstance(e, AudioDelta) and e.data)
+    assert source.finished_at is not None and first_audio < source.finished_at - 0.3
+
+
+async def test_a_reply_without_a_full_stop_is_spoken_before_it_ends(fake_tts: FakeTTS) -> None:
+    text = " ".join(["we can certainly help you with that request"] * 8)  # 64 words, no punctuation
+    source = Source([Started("m"), *[x for t in tokens(text) for x in (t, 0.01)], Finish("stop")])
+    timed = await collect(speak(source.events(), fake_tts, reply_id=REPLY))
+    first_audio = next(t for t, e in timed if isinstance(e, AudioDelta) and e.data)
+    assert source.finished_at is not None and first_audio < source.finished_at - 0.5
+    assert "".join(transcripts([e for _, e in timed])) == text
+
+
+async def test_transcripts_are_what_is_spoken(fake_tts: FakeTTS) -> None:
+    script: list[Event | float] = [TextDelta("## Summary\n**Sure!** You can pay by card 😊. "),
+                                   TextDelta("🎉"), Finish("stop")]  # fmt: skip
+    events = [e for _, e in await collect(speak(Source(script).events(), fake_tts, reply_id=REPLY))]
+    assert transcripts(events) == ["Summary", "\nSure! You can pay by card."]
+    assert [c.strip() for c in fake_tts.calls] == ["Summary", "Sure! You can pay by card."]
+    assert not any("*" in c or "#" in c for c in fake_tts.calls)

@@ -52,10 +52,10 @@ def open_knowledge_base(settings: RagSettings) -> KnowledgeBase | None:
         return None
     if not settings.kb_url:
         settings.kb_path.parent.mkdir(parents=True, exist_ok=True)
-    if settings.min_score is None:
-        retriever = Retriever(settings.location, top_k=settings.top_k)
-    else:
-        retriever = Retriever(settings.location, top_k=settings.top_k, min_score=settings.min_score)
+    retriever = Retriever(
+        settings.location, top_k=settings.top_k, min_score=settings.min_score,
+        per_document=settings.per_document, embed_model=settings.embed_model,
+    )  # fmt: skip
     return KnowledgeBase(retriever, settings.refresh_interval_s)
 
 

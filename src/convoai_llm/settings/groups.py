@@ -65,6 +65,8 @@ class RagSettings:
     timeout_s: float
     refresh_interval_s: float
     report_sources: bool
+    embed_model: str
+    per_document: int
 
     @property
     def location(self) -> Path | str:
@@ -80,6 +82,8 @@ class AudioSettings:
     transcript_first: bool
     words: bool
     speak_assistant_last: bool
+    english_voice: Literal["espeak", "piper"]
+    piper_model: Path | None
 
 
 @dataclass(frozen=True, slots=True)

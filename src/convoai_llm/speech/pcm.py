@@ -1,8 +1,8 @@
 """PCM16 audio in the engine's format: little-endian signed 16-bit, 16 000 Hz, mono (pure).
 
-- :func:`resample` converts any rate to 16 000 Hz (windowed-sinc low-pass when downsampling, then
-  linear interpolation), with an optional gain; speech from the TTS gets -1 dB of headroom because
-  espeak-ng drives a few samples to full scale.
+- :func:`resample` converts any rate to 16 000 Hz with libsoxr (the `soxr` package: SoX's resampler,
+  "HQ" quality, flat to ~7.6 kHz at 16 kHz out), with an optional gain; speech from the TTS gets -1 dB
+  of headroom because espeak-ng drives a few samples to full scale.
 - :func:`chunks` cuts PCM into exact 1 280-byte (40 ms) chunks. **Last-chunk rule: the last chunk
   is short, never padded** (any even length from 2 to 1 280 bytes; an empty input gives no chunk).
   Padding would add silence the caller hears as a gap and would make the decoded stream differ from
@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import soxr
 
 SAMPLE_RATE = 16_000
 SAMPLE_WIDTH = 2
@@ -32,7 +33,6 @@ BYTES_PER_MS = SAMPLE_RATE * SAMPLE_WIDTH // 1000  # 32
 HEADROOM_DB = -1.0
 
 Int16Array = npt.NDArray[np.int16]
-FloatArray = npt.NDArray[np.float64]
 
 
 class AudioFormatError(ValueError):
@@ -73,18 +73,8 @@ def b64_chunks(pcm: bytes, size: int = CHUNK_BYTES) -> list[str]:
     return [b64(c) for c in chunks(pcm, size)]
 
 
-def _lowpass(x: FloatArray, cutoff: float, taps: int = 63) -> FloatArray:
-    """Windowed-sinc FIR low-pass; `cutoff` is a fraction of the input Nyquist frequency."""
-    n = np.arange(taps) - (taps - 1) / 2
-    kernel = cutoff * np.sinc(cutoff * n) * np.blackman(taps)
-    kernel /= kernel.sum()
-    delay = (taps - 1) // 2
-    out: FloatArray = np.convolve(x, kernel, mode="full")[delay : delay + x.size]  # "same", any length
-    return out
-
-
 def resample(pcm: bytes, src_rate: int, dst_rate: int = SAMPLE_RATE, *, gain_db: float = 0.0) -> bytes:
-    """PCM16 mono from `src_rate` to `dst_rate`; output length is round(n * dst / src) samples.
+    """PCM16 mono from `src_rate` to `dst_rate` (libsoxr, HQ); output length is round(n * dst / src) samples.
 
     Samples are clipped to the int16 range after the gain. Same rate and 0 dB returns the input.
     """
@@ -94,19 +84,21 @@ def resample(pcm: bytes, src_rate: int, dst_rate: int = SAMPLE_RATE, *, gain_db:
         raise AudioFormatError(f"PCM16 needs an even number of bytes, got {len(pcm)}")
     if src_rate == dst_rate and gain_db == 0.0:
         return pcm
-    x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
     if x.size == 0:
         return b""
-    if dst_rate < src_rate:
-        x = _lowpass(x, 0.95 * dst_rate / src_rate)
     if src_rate != dst_rate:
-        n_out = round(x.size * dst_rate / src_rate)
-        positions = np.arange(n_out) * (src_rate / dst_rate)
-        x = np.interp(positions, np.arange(x.size), x)
+        x = soxr.resample(x, src_rate, dst_rate, quality="HQ")
+        n_out = round(pcm_samples(pcm) * dst_rate / src_rate)
+        x = x[:n_out] if x.size >= n_out else np.pad(x, (0, n_out - x.size))
     if gain_db:
-        x *= 10.0 ** (gain_db / 20.0)
+        x = x * np.float32(10.0 ** (gain_db / 20.0))
     out: Int16Array = np.clip(np.rint(x), -32768, 32767).astype("<i2")
     return out.tobytes()
+
+
+def pcm_samples(pcm: bytes) -> int:
+    return len(pcm) // SAMPLE_WIDTH
 
 
 def to_mono16(frames: bytes, sample_width: int, channels: int) -> bytes:
@@ -185,3 +177,26 @@ def peak(pcm: bytes) -> int:
     if not pcm:
         return 0
     return int(np.abs(np.frombuffer(pcm, dtype="<i2").astype(np.int32)).max())
+
+
+def trim(pcm: bytes, *, lead_ms: float, tail_ms: float, threshold: int = 328, rate: int = SAMPLE_RATE) -> bytes:
+    """`pcm` with its leading/trailing silence (below `threshold`, default -40 dBFS) cut to at most
+    `lead_ms`/`tail_ms`; all-silent input gives b"" (silence is never sent as speech)."""
+    x = np.abs(np.frombuffer(pcm, dtype="<i2").astype(np.int32))
+    loud = np.flatnonzero(x > threshold)
+    if loud.size == 0:
+        return b""
+    start = max(0, int(loud[0]) - round(lead_ms * rate / 1000))
+    end = min(x.size, int(loud[-1]) + 1 + round(tail_ms * rate / 1000))
+    return pcm[start * SAMPLE_WIDTH : end * SAMPLE_WIDTH]
+
+
+def limit_peak(pcm: bytes, peak_db: float = HEADROOM_DB) -> bytes:
+    """`pcm` scaled down, if needed, so its largest sample is at most `peak_db` dBFS (never scaled up)."""
+    limit = 32767 * 10.0 ** (peak_db / 20.0)
+    top = peak(pcm)
+    if top <= limit:
+        return pcm
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float32) * np.float32(limit / top)
+    out: Int16Array = np.clip(np.rint(x), -32768, 32767).astype("<i2")
+    return out.tobytes()

@@ -12,11 +12,18 @@ time yields exactly the same sentences as feeding it all at once:
 - A newline ends a sentence (LLM answers use line breaks for lists and paragraphs).
 - A sentence whose weight (letters and digits; a CJK character counts 2) is below ``min_weight`` is
   not emitted on its own: it is merged into the next one ("Sure." + "Here is why.").
-- A sentence that grows past ``soft_max_weight`` is cut at the next comma-like break (``，、,:：``),
-  so a long run-on sentence does not hold back the first audio.
+- A piece that weighs ``clause_weight`` (~8 words, 20 ideographs) or more is cut at the next clause
+  break (``,`` ``，`` ``、`` ``:`` ``：``; ``;`` and ``；`` end sentences anyway), so a long sentence,
+  or a reply without a full stop, is spoken clause by clause instead of waiting for its end.
+- A piece that weighs ``max_weight`` or more with no break at all is cut before the next space (or
+  between two ideographs): the length bound that keeps a reply with no punctuation from waiting for
+  the model to finish.
+- Markdown emphasis markers (``*``, ``_``, `````) right after a terminator stay with the sentence
+  (``**Sure!** Here…`` ends after ``**``).
 - :meth:`Segmenter.settle` (the only timing-dependent input, called by the voice pipeline when the
   provider pauses) decides a sentence-ending mark at the very end without waiting for the next
-  character.
+  character. :meth:`Segmenter.weak_end` tells the pipeline when that mark is a ``.`` glued to a word
+  (``example.`` may still become ``example.com``, ``Node.`` → ``Node.js``), so it waits longer first.
 
 Whitespace is never dropped between sentences: the whitespace after a boundary starts the next
 sentence, so ``"".join(sentences)`` equals the input, except that a trailing whitespace-only tail
@@ -31,7 +38,7 @@ from dataclasses import dataclass
 
 CJK_TERMINATORS = frozenset("。！？；…！？；．")
 ASCII_TERMINATORS = frozenset(".!?;")
-CLOSERS = frozenset("\"'”’)]}」』）】》〉")
+CLOSERS = frozenset("\"'”’)]}」』）】》〉*_`")
 SOFT_BREAKS = frozenset("，、,:：")
 ABBREVIATIONS = frozenset(
     {
@@ -84,7 +91,8 @@ class Segmenter:
     """Cuts streamed text into sentences. `push` returns the sentences completed so far."""
 
     min_weight: int = 6
-    soft_max_weight: int = 160
+    clause_weight: int = 40
+    max_weight: int = 120
 
     def __post_init__(self) -> None:
         self._buf = ""
@@ -131,6 +139,12 @@ class Segmenter:
             return []
         return self._cut(final=True)
 
+    def weak_end(self) -> bool:
+        """Whether the pending text ends with a '.' right after a letter or digit: a pause there is
+        weaker evidence of a sentence end (``example.`` + ``com``), so the pipeline waits longer."""
+        pending = self._buf[self._start :]
+        return len(pending) >= 2 and pending[-1] == "." and pending[-2].isalnum()
+
     def can_settle(self) -> bool:
         """Whether the pending text ends with a sentence-ending mark that `settle` would act on."""
         pending = self._buf[self._start :].rstrip("".join(CLOSERS))
@@ -170,9 +184,9 @@ class Segmenter:
                 else:
                     i = run_end
                     continue
-            elif char == "\n":
+            elif char == "\n" or self._too_long(buf, i):
                 end = i
-            elif char in SOFT_BREAKS and weight(buf[self._start : i]) >= self.soft_max_weight:
+            elif char in SOFT_BREAKS and weight(buf[self._start : i]) >= self.clause_weight:
                 if char.isascii():  # "1,000" and "10:30" are not breaks
                     if i + 1 == n and not final:
                         break
@@ -190,6 +204,12 @@ class Segmenter:
             i += 1
         self._scan = i
         return out
+
+    def _too_long(self, buf: str, i: int) -> bool:
+        """Past `max_weight` with no break: cut before a space, or between two ideographs."""
+        char = buf[i]
+        at_word = char.isspace() or (i > self._start and is_cjk(char) and is_cjk(buf[i - 1]) and char.isalnum())
+        return at_word and weight(buf[self._start : i]) >= self.max_weight
 
     def _ends_sentence(self, buf: str, i: int, run_end: int) -> bool:
         run = buf[i:run_end]

@@ -1,10 +1,12 @@
 """Text to speech: the `TTSEngine` interface, and espeak-ng behind it.
 
-`EspeakTTS` runs ``espeak-ng --stdout`` as an asyncio subprocess per sentence (the text goes in on
-stdin, so it can never be taken for an option), reads the WAV it writes (22 050 Hz mono 16-bit) and
-resamples it to the engine's 16 kHz with 1 dB of headroom. The voice is chosen per sentence by
-script: any Han ideograph → ``cmn-latn-pinyin`` (the plain ``cmn`` voice of espeak-ng 1.51 reads
-tone numbers aloud), else ``en-us``. A sentence takes ~15 ms on these machines.
+A `TTSEngine` speaks the text it is given in one voice; choosing the voice per script run and making
+text speakable is :class:`~convoai_llm.speech.voices.VoiceSet`'s job. `EspeakTTS` runs
+``espeak-ng --stdout`` as an asyncio subprocess per piece of text (the text is the last argument with
+a leading space, so it is never taken for an option), reads the WAV it writes (22 050 Hz mono 16-bit)
+and resamples it to the engine's 16 kHz with 1 dB of headroom. Voices: ``en-us``, and
+``cmn-latn-pinyin`` for Chinese (the plain ``cmn`` voice of espeak-ng 1.51 reads tone numbers aloud).
+A sentence takes ~15 ms on these machines.
 
 If the task awaiting `synthesize` is cancelled (client hang-up), the child is killed and reaped
 before the cancellation propagates. A missing binary raises `TTSUnavailable` (HTTP 503).
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import shutil
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -30,7 +31,6 @@ from convoai_llm.speech.pcm import (
     read_wav_stream,
     to_engine_pcm,
 )
-from convoai_llm.speech.segmenter import is_cjk
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,43 +56,40 @@ class TTSEngine(Protocol):
         ...
 
 
-_MARKUP = re.compile(r"[*_`#>|~]+|\[\[|\]\]")
-
-
-def speakable(text: str) -> str:
-    """What the TTS should read: markdown markers and espeak's ``[[phoneme]]`` brackets removed."""
-    return " ".join(_MARKUP.sub(" ", text).split())
-
-
-def has_han(text: str) -> bool:
-    return any(is_cjk(c) and c.isalpha() for c in text)
+def has_words(text: str) -> bool:
+    return any(c.isalnum() for c in text)
 
 
 @dataclass
 class EspeakTTS:
-    """espeak-ng through its command line; one short-lived process per sentence."""
+    """espeak-ng through its command line, in one voice; one short-lived process per piece of text."""
 
+    voice: str = "en-us"
     binary: str = "espeak-ng"
-    english_voice: str = "en-us"
-    chinese_voice: str = "cmn-latn-pinyin"
     words_per_minute: int = 175
     timeout_s: float = 10.0
 
     def available(self) -> bool:
         return shutil.which(self.binary) is not None
 
-    def voice_for(self, text: str) -> str:
-        return self.chinese_voice if has_han(text) else self.english_voice
+    async def start(self) -> None:
+        """Nothing to load: each synthesis starts its own process."""
+
+    async def ready(self) -> bool:
+        return self.available()
+
+    async def aclose(self) -> None:
+        """Nothing held between syntheses (a cancelled one kills its own process)."""
 
     def command(self, text: str) -> list[str]:
         # The text is the last argument with a leading space, so it is never read as an option
         # ("--help" is spoken). Not stdin: a child left reading a pipe whose writer was cancelled
         # under uvloop waited for EOF forever and held up the hang-up (seen in tests).
-        return [self.binary, "-v", self.voice_for(text), "-s", str(self.words_per_minute), "--stdout", " " + text]
+        return [self.binary, "-v", self.voice, "-s", str(self.words_per_minute), "--stdout", " " + text]
 
     async def synthesize(self, text: str) -> Synthesis:
-        spoken = speakable(text)
-        if not any(c.isalnum() for c in spoken):
+        spoken = " ".join(text.split())
+        if not has_words(spoken):
             return Synthesis(b"")
         wav = await self._run(self.command(spoken))
         try:

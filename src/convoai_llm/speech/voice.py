@@ -1,16 +1,22 @@
 """Voice: provider events in, the engine's audio events out — ordered, pipelined, cancellable.
 
-`speak` reads the provider's events in a producer task. Text goes through the sentence segmenter;
-each completed sentence starts its synthesis at once (at most `concurrency` TTS processes per
-reply, at most `max_ahead` sentences synthesized ahead of what has been sent), so sentence 1 is
-spoken while sentence 2 is still being generated. A sentence-ending mark is normally confirmed by
-the next character (is "3." followed by "5"?); when the provider pauses for `settle_ms` right
-after one, the segmenter is told to settle and the sentence goes to the TTS without waiting.
-The consumer (this async generator) keeps the order of everything:
+`speak` reads the provider's events in a producer task. Text goes through the sentence segmenter; each
+completed sentence starts its synthesis at once (at most `concurrency` TTS processes per reply, at most
+`max_ahead` sentences ahead of what has been sent), so sentence 1 is spoken while sentence 2 is generated.
+A sentence-ending mark is normally confirmed by the next character (is "3." followed by "5"?); when
+the provider pauses for `settle_ms` right after one, the segmenter settles and the sentence goes to the
+TTS without waiting — after `settle_weak_ms` instead when the mark is a "." glued to a word, which may
+still be ``example.com`` or ``Node.js``. The segmenter also cuts at clause breaks and at a length bound, so a
+reply without a full stop is still spoken as it streams.
+
+Each sentence (or clause) becomes its transcript first (:func:`.speakable.transcript`: the text as
+spoken — markdown and emoji removed), and the TTS gets that transcript; a `VoiceSet` then speaks each
+script run in its own voice. The consumer (this async generator) keeps the order of everything:
 
 - per-sentence mode (default): ``AudioDelta(transcript=sentence)`` as soon as the sentence is
   complete and everything before it has been sent, then that sentence's ``AudioDelta(data=…)``.
-  The transcripts are the raw segments (leading whitespace kept), so they concatenate to the text.
+  Transcripts keep their leading whitespace, so they concatenate to the reply as spoken; a sentence
+  with nothing left to speak (only an emoji) sends neither transcript nor audio.
 - `transcript_first`: ``Started``/``Metadata`` pass at once; everything else waits until the
   provider has finished (synthesis still runs meanwhile); then one ``AudioDelta(transcript=whole
   text)``, then the audio and the remaining events in order.
@@ -31,15 +37,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 
 from convoai_llm.events import AudioDelta, AudioWord, Event, Finish, Metadata, Started, TextDelta, Usage
 from convoai_llm.speech import pcm
-from convoai_llm.speech.clips import Clip
+from convoai_llm.speech.clips import play_clip
 from convoai_llm.speech.segmenter import Segmenter
+from convoai_llm.speech.speakable import transcript
 from convoai_llm.speech.tts import Synthesis, TTSEngine
-from convoai_llm.speech.words import estimate, shift
+from convoai_llm.speech.words import shift
+
+__all__ = ["play_clip", "speak", "speak_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +114,7 @@ class _Producer:
     ahead: asyncio.Semaphore | None
     running: asyncio.Semaphore
     settle_s: float | None
+    settle_weak_s: float | None
     tasks: list[asyncio.Task[Synthesis]] = field(default_factory=list)
     waiting: asyncio.Future[Event] | None = None
 
@@ -144,19 +155,42 @@ class _Producer:
             return await anext(source)
         self.waiting = asyncio.ensure_future(anext(source))
         done, _ = await asyncio.wait({self.waiting}, timeout=self.settle_s)
+        guess: _Say | None = None
+        if not done and self.settle_weak_s is not None and self.segmenter.weak_end():
+            # "example." may go on as "example.com": synthesize what settling would cut, but commit it
+            # only if the pause lasts `settle_weak_s`; otherwise drop the guess and read on.
+            guess = self._speculate()
+            done, _ = await asyncio.wait({self.waiting}, timeout=max(0.0, self.settle_weak_s - self.settle_s))
         if not done:
             for sentence in self.segmenter.settle():
-                await self._say(sentence)
+                await self._say(sentence, guess)
+        elif guess is not None and not guess.task.done():
+            guess.task.cancel()
         event = await self.waiting
         self.waiting = None
         return event
 
-    async def _say(self, sentence: str) -> None:
+    def _speculate(self) -> _Say | None:
+        preview = copy.copy(self.segmenter).settle()
+        said = transcript(preview[0]) if len(preview) == 1 else ""
+        if not said.strip():
+            return None
+        task = asyncio.create_task(self._synthesize(said))
+        self.tasks.append(task)
+        return _Say(said, task)
+
+    async def _say(self, sentence: str, guess: _Say | None = None) -> None:
+        said = transcript(sentence)
+        if not said.strip():
+            return  # only markup or emoji: nothing to hear, nothing to show
         if self.ahead is not None:
             await self.ahead.acquire()
-        task = asyncio.create_task(self._synthesize(sentence))
-        self.tasks.append(task)
-        self.queue.put_nowait(_Say(sentence, task))
+        if guess is not None and guess.text == said:
+            task = guess.task
+        else:
+            task = asyncio.create_task(self._synthesize(said))
+            self.tasks.append(task)
+        self.queue.put_nowait(_Say(said, task))
 
     async def _synthesize(self, sentence: str) -> Synthesis:
         async with self.running:
@@ -181,6 +215,7 @@ async def speak(
     concurrency: int = 2,
     max_ahead: int = 3,
     settle_ms: float | None = 30.0,
+    settle_weak_ms: float | None = 90.0,
 ) -> AsyncGenerator[Event, None]:
     """Speech for a provider's reply. See the module docstring for the order of events."""
     queue: asyncio.Queue[_Item] = asyncio.Queue()
@@ -193,6 +228,7 @@ async def speak(
         None if transcript_first else asyncio.Semaphore(max_ahead),
         asyncio.Semaphore(concurrency),
         None if settle_ms is None else settle_ms / 1000.0,
+        None if settle_weak_ms is None else settle_weak_ms / 1000.0,
     )
     runner = asyncio.create_task(producer.run())
     chunker = _Chunker(reply_id)
@@ -262,32 +298,3 @@ async def speak_text(text: str, tts: TTSEngine, *, reply_id: str, words: bool = 
     async with contextlib.aclosing(speak(source(), tts, reply_id=reply_id, words=words)) as events:
         async for event in events:
             yield event
-
-
-async def play_clip(
-    clip: Clip,
-    reply_id: str,
-    *,
-    realtime: bool = True,
-    speed: float = 1.0,
-    words: bool = False,
-) -> AsyncGenerator[AudioDelta, None]:
-    """A pre-recorded clip: its transcript, then its PCM in 1 280-byte chunks (the last short).
-
-    With `realtime`, chunk *i* leaves at start + i x 40 ms / `speed` (deadlines, so no drift);
-    `speed` 2.0 sends twice as fast as playback. Without it, chunks go out as fast as they are read.
-    With `words`, the first data delta carries word times estimated from the transcript.
-    """
-    if speed <= 0:
-        raise ValueError("speed must be positive")
-    yield AudioDelta(reply_id, transcript=clip.transcript)
-    timings = estimate(clip.transcript, clip.pcm) if words else None
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    interval = pcm.CHUNK_BYTES / pcm.BYTES_PER_MS / 1000.0 / speed
-    for index, part in enumerate(pcm.chunks(clip.pcm)):
-        if realtime and index:
-            delay = start + index * interval - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-        yield AudioDelta(reply_id, data=pcm.b64(part), words=timings if index == 0 else None)
