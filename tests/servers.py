@@ -17,15 +17,19 @@ import orjson
 import uvicorn
 from aiohttp import web
 
+from convoai_llm.server import ConnectionGuard, ConnectionLimits, GuardedHttpToolsProtocol, ServerConfig
 from tests.openai_rules import ChatRules
 
 
 class UvicornThread:
-    """`uvicorn.Server` on 127.0.0.1 with an OS-chosen port, in a thread."""
+    """`uvicorn.Server` on 127.0.0.1 with an OS-chosen port, in a thread, with the HTTP layer `serve` runs
+    (the guarded httptools protocol and its connection limits), so every e2e test crosses it."""
 
     def __init__(self, app: Any) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws="none", lifespan="on",
-                                access_log=False)  # fmt: skip
+        config = ServerConfig(
+            ConnectionGuard(ConnectionLimits()), app=app, host="127.0.0.1", port=0, log_level="warning", ws="none",
+            lifespan="on", access_log=False, http=GuardedHttpToolsProtocol,
+        )  # fmt: skip
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -21,7 +21,7 @@ from convoai_llm.core.retrieval import Retrieval, waiting_line
 from convoai_llm.core.services import Services
 from convoai_llm.errors import KnowledgeBaseUnavailable
 from convoai_llm.events import Event
-from convoai_llm.providers.base import ProviderRequest, aclose_quietly, until_started
+from convoai_llm.providers.base import TOOLS_IGNORED_HEADER, ProviderRequest, aclose_quietly, until_started
 from convoai_llm.schemas.request import ChatRequest
 from convoai_llm.schemas.response import Aggregate
 
@@ -62,9 +62,18 @@ class Pipeline:
         self.services.provider.validate(preq)
         return await until_started(self._stream(preq))
 
+    def _headers(self, preq: ProviderRequest) -> dict[str, str]:
+        """Response headers about how the request was answered (tools the model could not call)."""
+        ignored = self.services.traits.tools_ignored
+        if ignored is not None and ignored(preq):
+            name, value = TOOLS_IGNORED_HEADER
+            return {name: value}
+        return {}
+
     async def _chat(self, req: ChatRequest, caller: Caller) -> Plan:
-        events, model = await self._open(self.provider_request(req, caller))
-        return Plan(req, model, events)
+        preq = self.provider_request(req, caller)
+        events, model = await self._open(preq)
+        return Plan(req, model, events, headers=self._headers(preq))
 
     async def _audio(self, req: ChatRequest, caller: Caller) -> Plan:
         voice = self.services.voice
@@ -72,8 +81,9 @@ class Pipeline:
         if fixed is not None:
             return fixed
         to_speech = voice.live(req, caller.request_id)  # no engine: a 503 before the provider opens
-        events, model = await self._open(self.provider_request(req, caller))
-        return Plan(req, model, to_speech(events))
+        preq = self.provider_request(req, caller)
+        events, model = await self._open(preq)
+        return Plan(req, model, to_speech(events), headers=self._headers(preq))
 
     def _rag(self, req: ChatRequest, caller: Caller) -> Plan:
         retrieval = self.services.retrieval
@@ -84,7 +94,7 @@ class Pipeline:
         wanted = (req.model_extra or {}).get("rag_sources")
         report = wanted if isinstance(wanted, bool) else retrieval.settings.report_sources
         lead = waiting_line(retrieval.settings.waiting_message, preq.messages) if req.stream else None
-        return Plan(req, preq.model, self._grounded(retrieval, preq, lead, report))
+        return Plan(req, preq.model, self._grounded(retrieval, preq, lead, report), headers=self._headers(preq))
 
     async def _grounded(
         self, retrieval: Retrieval, preq: ProviderRequest, lead: Event | None, report_sources: bool

@@ -19,6 +19,7 @@ from typing import Any
 
 from convoai_llm.events import Event, Sources, TextDelta
 from convoai_llm.providers.base import ProviderRequest
+from convoai_llm.providers.local_budget import PromptBudget
 from convoai_llm.rag.passage import Passage
 from convoai_llm.rag.prompt import inject_passages, query_for, waiting_message
 from convoai_llm.rag.searcher import Searcher
@@ -61,9 +62,13 @@ def waiting_line(configured: str | None, messages: Sequence[dict[str, Any]]) -> 
 
 
 class Retrieval:
-    def __init__(self, searcher: Searcher, settings: RagSettings) -> None:
+    """`budget`: what the answering model can read in time (the embedded model: the best one or two
+    passages, each cut to the sentences the question needs); None: every passage retrieved, whole."""
+
+    def __init__(self, searcher: Searcher, settings: RagSettings, budget: PromptBudget | None = None) -> None:
         self.searcher = searcher
         self.settings = settings
+        self.budget = budget
         self._failing = False
 
     async def search(self, query: str, k: int) -> Sequence[Passage]:
@@ -87,7 +92,10 @@ class Retrieval:
     async def rewrite(self, preq: ProviderRequest, report_sources: bool) -> tuple[ProviderRequest, list[Event]]:
         """The provider request with the passages added, and the events to send before the answer."""
         query = query_for(preq.messages)
-        passages = await self.search(query, self.settings.top_k) if query else []
+        passages = list(await self.search(query, self.settings.top_k)) if query else []
+        if self.budget is not None:
+            budget = self.budget
+            passages = [dataclasses.replace(p, text=budget.focus(p.text, query)) for p in budget.select(passages)]
         log.debug("retrieved %d passages for request %s", len(passages), preq.request_id)
         rewritten = dataclasses.replace(preq, messages=inject_passages(preq.messages, passages))
         if not report_sources:

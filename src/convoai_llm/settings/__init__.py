@@ -64,6 +64,16 @@ class Settings(BaseSettings):
     log_level: str = "info"
     shutdown_grace_s: int = 10
 
+    # --- HTTP connections (convoai_llm.server, below the app): header floods, idle sockets, file limits
+    max_header_bytes: int = 32768
+    """A request head (request line + headers) larger than this gets 431 and the connection is closed."""
+    header_timeout_s: float = 10.0
+    """A request head not complete this long after its first byte gets 408 and the connection is closed."""
+    idle_timeout_s: float = 5.0
+    """A connection with no request in progress (new, or kept alive after a response) is closed after this."""
+    max_connections: int = 10000
+    """Open connections per process; lowered at start-up to fit the open-file limit (two files a stream)."""
+
     # --- overload (0 turns a limit off)
     max_inflight: int = 4096
     rate_limit_rps: float = 0.0
@@ -106,8 +116,13 @@ class Settings(BaseSettings):
     `[{"base_url": "http://…/v1", "api_key": "…", "model": "optional name"}]`."""
 
     # --- embedded local model
+    local_model: str = "qwen2.5-coder-0.5b-instruct"
+    """A model of the embedded catalog (providers/local_catalog.py): qwen2.5-coder-0.5b-instruct,
+    smollm2-135m-instruct, qwen2.5-coder-1.5b-instruct (`make model-1.5b`)."""
     local_model_path: Path | None = None
-    local_model_name: str = "smollm2-135m-instruct"
+    """Any GGUF instead of a catalog model."""
+    local_model_name: str | None = None
+    """The model id responses carry (default: the catalog name, or the GGUF's file name)."""
     local_n_ctx: int = 4096
     local_n_threads: int | None = None
     local_temperature: float = 0.2
@@ -168,6 +183,7 @@ class Settings(BaseSettings):
         "openai_api_key",
         "openai_base_url",
         "local_model_path",
+        "local_model_name",
         "audio_dir",
         "piper_model",
         "tools_config",
@@ -224,7 +240,7 @@ class Settings(BaseSettings):
     def local(self) -> LocalModelSettings:
         return LocalModelSettings(
             self.local_model_path, self.local_model_name, self.local_n_ctx, self.local_n_threads,
-            self.local_temperature, self.local_max_tokens, self.local_max_queue,
+            self.local_temperature, self.local_max_tokens, self.local_max_queue, self.local_model,
         )  # fmt: skip
 
     @property

@@ -47,12 +47,14 @@ class UpstreamSettings:
 @dataclass(frozen=True, slots=True)
 class LocalModelSettings:
     model_path: Path | None
-    model_name: str
+    model_name: str | None
     n_ctx: int
     n_threads: int | None
     temperature: float
     max_tokens: int
     max_queue: int
+    model: str
+    """A catalog model (providers/local_catalog.py), used when `model_path` is unset."""
 
 
 @dataclass(frozen=True, slots=True)
