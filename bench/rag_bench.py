@@ -4,6 +4,7 @@
     .venv/bin/python bench/rag_bench.py                # 10 000 chunks: p50/p95, hit@3, MRR
     .venv/bin/python bench/rag_bench.py --chunks 2000  # smaller, faster
     .venv/bin/python bench/rag_bench.py --sweep        # chunk size / overlap sweep on the sample KB only
+    .venv/bin/python bench/rag_bench.py --public       # CMRC 2018 dev (+ --beir DIR): nDCG@10, Recall@10, MRR
 
 The KB is the sample knowledge base plus synthetic distractor chunks (English and Chinese passages about
 other made-up products, embedded for real), written into a temporary SQLite file through the store.
@@ -26,8 +27,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests.rag.eval_set import QUESTIONS  # noqa: E402
 
+from bench.rag_public import Dataset, beir, cmrc, evaluate, ingested, variants  # noqa: E402
 from convoai_llm.rag.chunk import Chunker  # noqa: E402
-from convoai_llm.rag.embed import Embedder  # noqa: E402
+from convoai_llm.rag.embed import DEFAULT_MODEL, TextEmbedder, load_embedder  # noqa: E402
 from convoai_llm.rag.ingest import Ingestor, collect_files  # noqa: E402
 from convoai_llm.rag.retrieve import Retriever  # noqa: E402
 from convoai_llm.rag.store import KnowledgeStore, NewChunk  # noqa: E402
@@ -55,11 +57,9 @@ def distractor(rng: random.Random, n: int) -> str:
     )
 
 
-def build(db: Path, total: int, embedder: Embedder, tokenizer: Tokenizer, chunker: Chunker) -> int:
+def build(db: Path, total: int, embedder: TextEmbedder, tokenizer: Tokenizer, chunker: Chunker) -> int:
     with KnowledgeStore(db, model_id=embedder.model_id) as store:
-        ingestor = Ingestor(store, embedder, tokenizer, chunker)
-        for path in collect_files([EXAMPLES])[0]:
-            ingestor.add(path)
+        Ingestor(store, embedder, tokenizer, chunker).add_many(collect_files([EXAMPLES])[0])
         rng = random.Random(7)
         made, started = store.chunk_count(), time.perf_counter()
         while made < total:
@@ -99,7 +99,7 @@ def latency(retriever: Retriever, rounds: int) -> tuple[float, float, float]:
     return statistics.median(timings), timings[int(len(timings) * 0.95)], timings[-1]
 
 
-def sweep(embedder: Embedder, tokenizer: Tokenizer) -> None:
+def sweep(embedder: TextEmbedder, tokenizer: Tokenizer) -> None:
     print("size  overlap  chunks  hit@3  MRR")
     for size, overlap in [(200, 0), (200, 40), (300, 0), (300, 50), (500, 0), (500, 80), (800, 0), (800, 130)]:
         with tempfile.TemporaryDirectory() as folder:
@@ -109,22 +109,73 @@ def sweep(embedder: Embedder, tokenizer: Tokenizer) -> None:
         print(f"{size:4d}  {overlap:7d}  {count:6d}  {hit3:.3f}  {mrr:.3f}")
 
 
+def shared_data() -> Path:
+    """``shared/data`` beside the clone (CI) or beside the worktree's parent."""
+    for base in (ROOT.parent, ROOT.parents[1]):
+        if (base / "shared" / "data").is_dir():
+            return base / "shared" / "data"
+    return ROOT.parent / "shared" / "data"
+
+
+def public(models: list[str], beir_dir: Path | None, limit: int | None) -> None:
+    sets: list[Dataset] = []
+    cmrc_file = shared_data() / "cmrc2018" / "cmrc2018_dev.json"
+    if cmrc_file.is_file():
+        sets.append(cmrc(cmrc_file))
+    else:
+        print(f"CMRC 2018 not found at {cmrc_file}: skipped")
+    if beir_dir is not None:
+        sets.append(beir(beir_dir))
+    tokenizer = Tokenizer()
+    for model in models:
+        for dataset in sets:
+            with ingested(dataset, load_embedder(model, threads=2), tokenizer) as (db, rate, chunks):
+                asked = len(dataset.queries[:limit] if limit else dataset.queries)
+                print(
+                    f"\n{dataset.name}, {model}: {len(dataset.documents)} documents -> {chunks} chunks, "
+                    f"ingest {rate:.0f} chunks/s (2 threads); {asked} questions"
+                )
+                unknown = getattr(load_embedder(model), "unknown_share", None)
+                if unknown is not None:
+                    share = statistics.mean(unknown(t) for _, t in list(dataset.documents.values())[:200])
+                    print(f"  [UNK] share of word pieces (first 200 documents): {share:.2f}")
+                retriever = Retriever(db, embedder=load_embedder(model, threads=1), tokenizer=tokenizer)
+                print("  variant        nDCG@10  Recall@10  MRR@10  query p50 / p95 ms")
+                for name, policy in variants(model).items():
+                    retriever.policy = policy
+                    s = evaluate(retriever, dataset, limit)
+                    figures = f"{s.ndcg:.3f}    {s.recall:.3f}      {s.mrr:.3f}   {s.p50_ms:.1f} / {s.p95_ms:.1f}"
+                    print(f"  {name:13s}  {figures}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chunks", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=8, help="passes over the questions for latency")
     parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="embedding model (use-multilingual, minilm)")
+    parser.add_argument("--public", action="store_true", help="public sets: CMRC 2018 dev, and --beir DIR")
+    parser.add_argument("--models", default="use-multilingual,minilm", help="--public: models to compare")
+    parser.add_argument(
+        "--beir", type=Path, help="--public: a BEIR-format folder (corpus.jsonl, queries.jsonl, qrels/)"
+    )
+    parser.add_argument("--limit", type=int, help="--public: only the first N questions of each set")
     args = parser.parse_args()
+    if args.public:
+        public(args.models.split(","), args.beir, args.limit)
+        return
     tokenizer = Tokenizer()
     if args.sweep:
-        sweep(Embedder(threads=2), tokenizer)
+        sweep(load_embedder(args.model, threads=2), tokenizer)
         return
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "kb.sqlite3"
         print(f"building a {args.chunks}-chunk knowledge base (embedding every chunk)...")
-        count = build(db, args.chunks, Embedder(threads=2), tokenizer, Chunker())
+        count = build(db, args.chunks, load_embedder(args.model, threads=2), tokenizer, Chunker())
         started = time.perf_counter()
-        retriever = Retriever(db, tokenizer=tokenizer)  # one onnxruntime thread, as in the server
+        retriever = Retriever(
+            db, tokenizer=tokenizer, embed_model=args.model
+        )  # one onnxruntime thread, as in the server
         load_s = time.perf_counter() - started
         hit3, mrr = quality(retriever)
         p50, p95, worst = latency(retriever, args.rounds)

@@ -10,11 +10,14 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import orjson
 import uvicorn
 from aiohttp import web
+
+from tests.openai_rules import ChatRules
 
 
 class UvicornThread:
@@ -81,28 +84,16 @@ class AppThread:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
 
-OPENAI_TOP_LEVEL = frozenset(
-    {
-        "model", "messages", "stream", "stream_options", "temperature", "top_p", "max_tokens", "max_completion_tokens",
-        "stop", "n", "seed", "tools", "tool_choice", "parallel_tool_calls", "response_format", "presence_penalty",
-        "frequency_penalty", "logit_bias", "logprobs", "top_logprobs", "user", "reasoning_effort", "service_tier",
-        "prediction", "modalities", "audio", "store", "metadata", "verbosity", "web_search_options",
-        "safety_identifier", "prompt_cache_key",
-    }
-)  # fmt: skip
-OPENAI_MESSAGE_KEYS = frozenset({"role", "content", "name", "tool_calls", "tool_call_id"})
-
-
 def openai_shape_problem(body: dict[str, Any]) -> str | None:
-    """What OpenAI would reject in this body (an unknown top-level or message field), else None."""
-    for key in body:
-        if key not in OPENAI_TOP_LEVEL:
-            return f"Unrecognized request argument supplied: {key}"
-    for i, message in enumerate(body.get("messages") or []):
-        for key in message:
-            if key not in OPENAI_MESSAGE_KEYS:
-                return f"Additional properties are not allowed ('{key}' was unexpected) - 'messages.{i}'"
-    return None
+    """What OpenAI would reject in this body (`tests/openai_rules.py`: its spec plus observed rules), else None."""
+    rejection = openai_rules().check(body)
+    return rejection.message if rejection is not None else None
+
+
+@cache
+def openai_rules() -> ChatRules:
+    """OpenAI's request rules, read once per test process (from the spec when found, else the subset)."""
+    return ChatRules.best()
 
 
 def chunk(model: str, delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> bytes:
@@ -123,6 +114,8 @@ class Seen:
     headers: dict[str, str]
     closed_at: float | None = None
     finished: bool = False
+    rejected: str | None = None
+    """The strict mock's 400 message, when it refused the request."""
 
 
 @dataclass
@@ -130,15 +123,18 @@ class MockUpstream:
     """An OpenAI-compatible upstream whose behaviour is chosen by the request's `model`.
 
     `mock-stream` (default): role, the words of `text` one per chunk paced `pace` s, finish, usage, [DONE].
-    Others: mock-tools, mock-429, mock-500, mock-503, mock-401, mock-404, mock-slow-headers,
+    `mock-tools`: a `get_weather` call for Paris; after a `tool` message, "The tool said: <its content>".
+    Others: mock-429, mock-500, mock-503, mock-401, mock-404, mock-slow-headers,
     mock-stall, mock-drop, mock-truncated, mock-long, mock-silent, mock-json, mock-html, mock-badjson,
     mock-error-chunk.
     """
 
     text: str = "Hello from the mock upstream ."
     pace: float = 0.01
-    strict: bool = False
-    """Reject any field the OpenAI API does not accept, with a 400 as OpenAI does."""
+    strict: bool = True
+    """Answer a request OpenAI would reject as OpenAI does (400, its error body): fields and message keys its
+    spec does not define, wrong types and values, and the rules it enforces beyond the spec
+    (`tests/openai_rules.py`). `strict=False` accepts anything."""
     seen: list[Seen] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -164,10 +160,10 @@ class MockUpstream:
         self.seen.append(seen)
         model = str(body.get("model") or "mock-stream")
         if model == "mock-strict" or self.strict:
-            problem = openai_shape_problem(body)
-            if problem:
-                err = {"error": {"message": problem, "type": "invalid_request_error", "param": None, "code": None}}
-                return web.json_response(err, status=400)
+            rejection = openai_rules().check(body)
+            if rejection is not None:
+                seen.rejected = rejection.message
+                return web.json_response(rejection.body(), status=400)
         try:
             resp = await self._behave(model, request, body)
             seen.finished = True
@@ -219,7 +215,12 @@ class MockUpstream:
         if model == "mock-html":
             return web.Response(text="<html>proxy error page</html>", content_type="text/html")
         resp = await self._sse(request)
-        if model == "mock-tools":
+        last = (body.get("messages") or [{}])[-1]
+        if model == "mock-tools" and last.get("role") == "tool":  # the round trip's second turn: answer in text
+            await resp.write(chunk(model, {"role": "assistant", "content": ""}))
+            await resp.write(chunk(model, {"content": f"The tool said: {last.get('content')}"}))
+            await resp.write(chunk(model, {}, "stop"))
+        elif model == "mock-tools":
             await resp.write(chunk(model, {"role": "assistant", "content": None}))
             call = {
                 "index": 0,

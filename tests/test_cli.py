@@ -87,3 +87,39 @@ def test_ask_audio_saves_a_wav(served: str, upstream: MockUpstream, tmp_path: Pa
     with wave.open(str(out_wav), "rb") as wav:
         assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 16000)
         assert wav.getnframes() / 16000 > 1.0
+
+
+def test_kb_and_tools_read_the_same_dotenv_as_serve(tmp_path: Path) -> None:
+    """A value only in `.env` reaches `kb` and `tools`, not just `serve` (they share `Settings`)."""
+    kb = tmp_path / "from-dotenv.sqlite3"
+    config = Path(__file__).resolve().parents[1] / "examples" / "tools" / "tools.toml"
+    (tmp_path / ".env").write_text(f"CONVOAI_KB_PATH={kb}\nCONVOAI_TOOLS_CONFIG={config}\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONVOAI_", "OPENAI_"))}
+    doc = tmp_path / "hours.md"
+    doc.write_text("# Hours\n\nWe open at nine on Sundays.\n", encoding="utf-8")
+    added = subprocess.run(
+        [BIN, "kb", "add", str(doc)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert added.returncode == 0, added.stderr
+    assert kb.exists(), "kb add ignored CONVOAI_KB_PATH from .env"
+    listed = subprocess.run([BIN, "tools", "list"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0 and "calculator" in listed.stdout, listed.stderr
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (make setup)")
+def test_ask_in_process_runs_the_pipeline_without_a_server(tmp_path: Path) -> None:
+    """`ask --in-process` drives RAG and audio through the core pipeline directly (no HTTP server)."""
+    with MockUpstream() as upstream:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("CONVOAI_", "OPENAI_"))}
+        env.update(OPENAI_BASE_URL=upstream.url, OPENAI_API_KEY="k", CONVOAI_KB_PATH=str(tmp_path / "kb.sqlite3"))
+        rag = subprocess.run([BIN, "ask", "--in-process", "--route", "rag", "--model", "mock-stream", "Sunday hours?"],
+                             env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert rag.returncode == 0, rag.stderr
+        assert rag.stdout.startswith("Let me check that for you.")
+        assert upstream.seen[-1].body["messages"][0]["role"] == "system"  # the passages (or their absence) turn
+        wav = tmp_path / "answer.wav"
+        spoken = subprocess.run([BIN, "ask", "--in-process", "--audio", str(wav), "--model", "mock-stream", "Hello?"],
+                                env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert spoken.returncode == 0, spoken.stderr
+        with wave.open(str(wav)) as audio:
+            assert audio.getframerate() == 16000 and audio.getnframes() > 1600

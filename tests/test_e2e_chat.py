@@ -137,6 +137,17 @@ def test_connection_refused_is_503(serve: ServeFn) -> None:
     assert info.value.status_code == 503
 
 
+def test_refused_upstream_is_named_by_its_label_never_its_host(serve: ServeFn) -> None:
+    fallbacks = [{"base_url": "http://127.0.0.1:7/v1"}]
+    server = serve(openai_base_url="http://127.0.0.1:9/v1", openai_api_key="k", upstream_retries=0,
+                   fallback_upstreams=fallbacks)  # fmt: skip
+    resp = httpx.post(server.url + "/v1/chat/completions", json={"model": "m", "messages": MSG})
+    assert resp.status_code == 503
+    message = resp.json()["error"]["message"]
+    assert "127.0.0.1" not in message and ":9" not in message and ":7" not in message
+    assert "upstream" in message
+
+
 @pytest.mark.parametrize("model", ["mock-drop", "mock-truncated", "mock-badjson", "mock-error-chunk"])
 def test_failure_after_first_byte_is_an_error_chunk_then_done(proxy: UvicornThread, model: str) -> None:
     with httpx.stream(

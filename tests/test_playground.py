@@ -80,7 +80,7 @@ def test_kb_search_uses_the_rag_searcher_with_its_top_k(serve: ServeFn, tmp_path
 def test_kb_unavailable_is_503_and_waiting_switch_reaches_the_page(
     serve: ServeFn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("convoai_llm.api.app.build_rag", lambda settings: None)
+    monkeypatch.setattr("convoai_llm.core.services.open_knowledge_base", lambda settings: None)
     server = serve(provider=ScriptedProvider(), rag_waiting_message="", kb_path=tmp_path / "kb.sqlite3")
     for path in ("/v1/kb/documents", "/v1/kb/search?q=hours"):
         resp = httpx.get(server.url + path)

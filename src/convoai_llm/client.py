@@ -46,16 +46,21 @@ def ask_server(
                 pcm = bytearray()
                 code = _print_stream(resp.iter_bytes(), pcm)
                 if wav_path is not None and code == 0:
-                    with wave.open(str(wav_path), "wb") as wav:
-                        wav.setnchannels(1)
-                        wav.setsampwidth(2)
-                        wav.setframerate(16000)
-                        wav.writeframes(bytes(pcm))
-                    print(f"saved {len(pcm) / 32000:.2f} s of speech to {wav_path}", file=sys.stderr)
+                    write_wav(wav_path, bytes(pcm))
                 return code
     except httpx.HTTPError as exc:
         print(f"cannot reach {target}: {exc}", file=sys.stderr)
         return 1
+
+
+def write_wav(path: Path, pcm: bytes) -> None:
+    """PCM16 16 kHz mono as a WAV file, and a line saying how long it is."""
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(16000)
+        wav.writeframes(pcm)
+    print(f"saved {len(pcm) / 32000:.2f} s of speech to {path}", file=sys.stderr)
 
 
 def _print_stream(chunks: object, pcm: bytearray) -> int:

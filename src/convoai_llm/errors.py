@@ -4,11 +4,15 @@ The tree (the HTTP status each maps to before the first byte):
 
     ConvoError                      500  server_error (never shown with a trace)
     ├── RequestError                400  invalid_request_error, names `param`
-    │   ├── BodyTooLarge            413
-    │   └── ModelNotFound           404  model_not_found
+    │   ├── BodyTooLarge            413  request_too_large
+    │   ├── BodyTimeout             408  request_timeout
+    │   └── ModelNotFound           404  model_not_found (reserved: see "Unknown models" in the README)
     ├── AuthError                   401  invalid_api_key
     ├── RateLimited                 429  rate_limit_exceeded (+ Retry-After)
     ├── Unavailable                 503  service_unavailable (+ Retry-After)
+    │   ├── TTSUnavailable          503  tts_unavailable: no usable text-to-speech engine
+    │   └── KnowledgeBaseUnavailable 503 service_unavailable: the knowledge base cannot be read
+    ├── TTSFailed                   500  tts_failed: the engine ran but produced no audio
     └── UpstreamError               502  upstream_error
         ├── UpstreamStatus          the upstream's own 4xx (its message kept), 502 for its 5xx,
         │                           503 for its 503, 429 for its 429
@@ -16,7 +20,9 @@ The tree (the HTTP status each maps to before the first byte):
         └── UpstreamTimeout         504  no answer in time
 
 Lower-layer exceptions (aiohttp, llama.cpp, JSON) are mapped to these at one boundary, in the
-provider that calls the lower layer. After the first SSE byte the same envelope travels inside the
+provider that calls the lower layer; `rag/` keeps its own store errors (it works without the server)
+and the core's retrieval stage maps them once. `api/errors.py` turns any of them into a response or an
+in-stream chunk, in one place. After the first SSE byte the same envelope travels inside the
 stream as `data: {"error": {...}}`.
 """
 
@@ -64,6 +70,11 @@ class BodyTooLarge(RequestError):
     code = "request_too_large"
 
 
+class BodyTimeout(RequestError):
+    status = 408
+    code = "request_timeout"
+
+
 class ModelNotFound(RequestError):
     status = 404
     code = "model_not_found"
@@ -85,6 +96,22 @@ class Unavailable(ConvoError):
     status = 503
     type = "server_error"
     code = "service_unavailable"
+
+
+class TTSUnavailable(Unavailable):
+    """No usable TTS engine (binary missing, voice missing)."""
+
+    code = "tts_unavailable"
+
+
+class KnowledgeBaseUnavailable(Unavailable):
+    """The knowledge base cannot be read (missing extra, corrupt file, database down)."""
+
+
+class TTSFailed(ConvoError):
+    """The engine ran but produced no audio (bad exit status, unreadable output, timeout)."""
+
+    code = "tts_failed"
 
 
 class UpstreamError(ConvoError):

@@ -66,6 +66,13 @@ QUESTIONS: tuple[Question, ...] = (
     Question("被扣了两次钱", "zh/troubleshooting.md", "重复扣费", True),
     Question("轮胎被扎破了", "zh/troubleshooting.md", "爆胎", True),
     Question("未成年人能不能骑？", "zh/faq.txt", "年满16周岁", True),
+    Question("礼拜天去渡口旁那家店能办事吗？", "zh/hours.md", "周日休息", True),
+    Question("最快能开到多少码？", "zh/faq.txt", "时速25公里", True),
+    Question("凌晨两点还有人接线吗？", "zh/hours.md", "午夜12点", True),
+    Question("过年第一天你们关门吗？", "zh/hours.md", "春节", True),
+    Question("出了车祸该找谁？", "en/safety.txt", "emergency number 112", True),
+    Question("Which weekday is the harbour-side office shut?", "en/opening-hours.md", "Closed on Sundays", True),
+    Question("Do I have to wear something on my head?", "en/safety.txt", "Helmets are mandatory", True),
 )
 
 # Questions the knowledge base has nothing on: retrieval should return no passage at all.

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from convoai_llm.rag.chunk import Chunker
-from convoai_llm.rag.embed import Embedder
+from convoai_llm.rag.embed import TextEmbedder
 from convoai_llm.rag.reader import Reader
 from convoai_llm.rag.store import KnowledgeStore
 from convoai_llm.rag.tokenize import Tokenizer
@@ -55,7 +55,7 @@ def expected_chunks(path: Path) -> list[str]:
     return [chunk.text for chunk in Chunker().chunk(document.text, document.title)]
 
 
-def test_sigkill_during_kb_add_of_a_big_folder(tmp_path: Path, embedder: Embedder, tokenizer: Tokenizer) -> None:
+def test_sigkill_during_kb_add_of_a_big_folder(tmp_path: Path, embedder: TextEmbedder, tokenizer: Tokenizer) -> None:
     db = tmp_path / "kb.sqlite3"
     old, big = tmp_path / "old", tmp_path / "big"
     write_docs(old, 3, "v1")

@@ -63,8 +63,10 @@ def test_inject_adds_one_system_message_after_callers_system_prompt() -> None:
     assert len(out) == 3
     added = out[1]
     assert added["role"] == "system"
-    assert "[1] Zephyr pricing" in added["content"]
-    assert "The Day Pass costs 15 dollars." in added["content"]
+    assert (
+        '{"source": 1, "title": "Zephyr pricing", "text": "Pricing > Day pass\\nThe Day Pass costs 15 dollars."}'
+        in (added["content"])
+    )
     assert "knowledge base has no information" in added["content"]
     assert messages == [{"role": "system", "content": "You are Zed."}, user("How much is the Day Pass?")]
 

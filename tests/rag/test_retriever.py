@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from convoai_llm.rag.embed import Embedder
+from convoai_llm.rag.embed import TextEmbedder
 from convoai_llm.rag.ingest import Ingestor
 from convoai_llm.rag.retrieve import Retriever
 from convoai_llm.rag.store import KnowledgeStore
@@ -35,7 +35,7 @@ async def test_search_runs_in_a_worker_thread(retriever: Retriever) -> None:
 
 
 async def test_refresh_swaps_index_while_searches_continue(
-    tmp_path: Path, sample_db: Path, embedder: Embedder, tokenizer: Tokenizer
+    tmp_path: Path, sample_db: Path, embedder: TextEmbedder, tokenizer: Tokenizer
 ) -> None:
     db = tmp_path / "kb.sqlite3"
     shutil.copy(sample_db, db)
@@ -72,7 +72,7 @@ async def test_refresh_swaps_index_while_searches_continue(
 
 
 async def test_watch_picks_up_a_removed_document(
-    tmp_path: Path, sample_db: Path, embedder: Embedder, tokenizer: Tokenizer
+    tmp_path: Path, sample_db: Path, embedder: TextEmbedder, tokenizer: Tokenizer
 ) -> None:
     db = tmp_path / "kb.sqlite3"
     shutil.copy(sample_db, db)

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from convoai_llm.rag.embed import Embedder
+from convoai_llm.rag.embed import TextEmbedder
 from convoai_llm.rag.ingest import Ingestor, Outcome
 from convoai_llm.rag.store import KnowledgeStore, NewChunk, StoreError
 from convoai_llm.rag.tokenize import Tokenizer
@@ -55,7 +55,7 @@ def test_other_embedding_model_is_refused(tmp_path: Path) -> None:
 
 
 def test_ingest_unchanged_is_noop_and_changed_is_replaced(
-    tmp_path: Path, embedder: Embedder, tokenizer: Tokenizer
+    tmp_path: Path, embedder: TextEmbedder, tokenizer: Tokenizer
 ) -> None:
     doc = tmp_path / "faq.md"
     doc.write_text("# FAQ\n\nThe lamp is blue.\n\n## Price\n\nIt costs 9 dollars.\n", encoding="utf-8")

@@ -12,7 +12,7 @@ import numpy as np
 import psycopg
 import pytest
 
-from convoai_llm.rag.embed import Embedder
+from convoai_llm.rag.embed import DEFAULT_MODEL, TextEmbedder, load_embedder
 from convoai_llm.rag.pg_admin import copy_sqlite, migrate_url
 from convoai_llm.rag.pg_store import SCHEMA_VERSION, PgStore
 from convoai_llm.rag.retrieve import Retriever
@@ -34,8 +34,8 @@ def fresh_url(services: Services) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    return Embedder(threads=2)
+def embedder() -> TextEmbedder:
+    return load_embedder(DEFAULT_MODEL, threads=2)
 
 
 def unit(seed: int) -> np.ndarray:  # type: ignore[type-arg]
@@ -76,7 +76,7 @@ def test_migrate_is_idempotent_and_safe_concurrently(fresh_url: str) -> None:
     assert index is not None and "hnsw" in str(index[0]) and "vector_cosine_ops" in str(index[0])
 
 
-async def test_copy_from_sqlite_then_same_retrieval(fresh_url: str, embedder: Embedder, tmp_path: Path) -> None:
+async def test_copy_from_sqlite_then_same_retrieval(fresh_url: str, embedder: TextEmbedder, tmp_path: Path) -> None:
     tokenizer = Tokenizer()
     db = tmp_path / "kb.sqlite3"
     build_kb(db, [EXAMPLES], embedder, tokenizer)

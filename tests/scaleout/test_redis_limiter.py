@@ -8,7 +8,7 @@ import uuid
 import pytest
 from redis.asyncio import Redis
 
-from convoai_llm.api.redis_limits import RedisLimiter
+from convoai_llm.core.redis_admission import RedisLimiter
 from convoai_llm.errors import ConvoError, RateLimited, Unavailable
 from tests.scaleout.conftest import Services
 

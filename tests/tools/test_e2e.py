@@ -47,6 +47,9 @@ class ReadsToolResults:
             yield Finish("tool_calls")
         yield Usage(10, 5)
 
+    async def start(self) -> None:
+        return None
+
     async def ready(self) -> bool:
         return True
 

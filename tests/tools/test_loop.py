@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from convoai_llm.core.tooling import APOLOGY_EN, APOLOGY_ZH, tool_loop
 from convoai_llm.errors import RequestError, UpstreamError
 from convoai_llm.events import Finish, Started, TextDelta, ToolCallDelta, Usage
 from convoai_llm.providers.base import ProviderRequest
 from convoai_llm.providers.scripted import Fail, ScriptedProvider, Sleep
-from convoai_llm.tools.loop import APOLOGY_EN, APOLOGY_ZH, tool_loop
 from convoai_llm.tools.registry import ToolRegistry
 from convoai_llm.tools.tool import ToolFailed
 from tests.tools.helpers import calls_pass, collect, make_tool, spoken, text_pass, tool_messages

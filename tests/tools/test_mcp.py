@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from convoai_llm.core.tooling import tool_loop
 from convoai_llm.providers.base import ProviderRequest
 from convoai_llm.providers.scripted import ScriptedProvider
-from convoai_llm.tools.loop import tool_loop
 from convoai_llm.tools.registry import ToolRegistry
 from convoai_llm.tools.tool import ToolConfigError, ToolFailed
 from tests.servers import AppThread

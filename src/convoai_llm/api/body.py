@@ -6,12 +6,7 @@ import asyncio
 
 from starlette.requests import Request
 
-from convoai_llm.errors import BodyTooLarge, RequestError
-
-
-class BodyTimeout(RequestError):
-    status = 408
-    code = "request_timeout"
+from convoai_llm.errors import BodyTimeout, BodyTooLarge, RequestError
 
 
 async def read_body(request: Request, limit: int, timeout_s: float) -> bytes:

@@ -1,39 +1,32 @@
-"""The hot route without the framework's routing: `POST /chat/completions` (and `/v1/…`).
+"""The completion routes without the framework's routing.
 
-A pure ASGI middleware, innermost of ours (inside the metrics and limits middleware), that hands the
-two chat completion paths straight to the route function and calls its response, skipping Starlette's
-router and its two exception wrappers around every chunk `send`. Errors are mapped exactly as the
-app's exception handlers map them. Every other request goes on to FastAPI unchanged (the route is
-still registered there, for the OpenAPI document).
+A pure ASGI middleware, innermost of ours (inside the metrics and limits middleware), that hands every
+`RouteSpec` path straight to its handler and calls the response, skipping Starlette's router and its
+two exception wrappers around every chunk `send`. Errors go through the one error map. Every other
+request goes on to FastAPI unchanged (the routes are still registered there, for the OpenAPI document).
 """
 
 from __future__ import annotations
 
-import logging
-
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from convoai_llm.api.routes import chat_completions, error_response, json_response
-from convoai_llm.errors import ConvoError, error_envelope
-
-log = logging.getLogger("convoai_llm")
-PATHS = frozenset({"/chat/completions", "/v1/chat/completions"})
+from convoai_llm.api.errors import to_response
+from convoai_llm.api.routes import handler
+from convoai_llm.api.routespec import ROUTES
 
 
 class FastPathMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.handlers = {path: handler(spec) for spec in ROUTES for path in spec.paths}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in PATHS:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.handlers:
             await self.app(scope, receive, send)
             return
         try:
-            response = await chat_completions(Request(scope, receive))
-        except ConvoError as exc:
-            response = error_response(exc)
+            response = await self.handlers[scope["path"]](Request(scope, receive))
         except Exception as exc:
-            log.error("unhandled error on %s: %s", scope["path"], type(exc).__name__, exc_info=exc)
-            response = json_response(error_envelope("Internal server error.", "server_error"), 500)
+            response = to_response(exc, scope["path"])
         await response(scope, receive, send)

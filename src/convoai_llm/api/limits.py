@@ -1,4 +1,6 @@
-"""Overload protection, as pure ASGI middleware on the completion routes: refuse early, never slow down.
+"""Overload protection, as pure ASGI middleware on the rate-limited routes: refuse early, never slow down.
+
+The limiter itself (`core/admission.py`) knows no HTTP; this middleware finds the caller and refuses.
 
 - A global cap on requests in flight (`CONVOAI_MAX_INFLIGHT`): beyond it, 503 + `Retry-After`.
 - Per caller (the API key when auth is on and the key is valid, else the client address): a token
@@ -6,104 +8,27 @@
   concurrent streams (`CONVOAI_MAX_STREAMS_PER_KEY`): beyond them, 429 + `Retry-After`.
 A slot is held until the response has been sent completely (the ASGI call returns), streams included.
 
-The limiter is async (``acquire(caller) -> ticket``, ``release(ticket)``): ``Limiter`` counts in this
-process; ``RedisLimiter`` (``api/redis_limits.py``, chosen by ``CONVOAI_REDIS_URL``) shares the rate limits
-and stream caps of every replica in Redis. ``build_limiter`` picks one from the settings.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
-import time
-from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
 
-import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from convoai_llm.api.auth import Authenticator, bearer_token
-from convoai_llm.errors import ConvoError, RateLimited, Unavailable
-from convoai_llm.settings import Settings
-
-LIMITED_SUFFIX = "/chat/completions"
-MAX_TRACKED_CALLERS = 100_000
-TicketT = TypeVar("TicketT")
-
-
-class Limits(Protocol[TicketT]):
-    """Admission control: ``acquire`` admits one request or raises (429/503); ``release`` ends it."""
-
-    async def acquire(self, caller: str) -> TicketT: ...
-
-    async def release(self, ticket: TicketT) -> None: ...
-
-
-@dataclass(slots=True)
-class Bucket:
-    tokens: float
-    updated: float
-    streams: int = 0
-
-
-class Limiter:
-    def __init__(self, rps: float, burst: int, per_key_streams: int, max_inflight: int) -> None:
-        self.rps = rps
-        self.burst = max(1, burst)
-        self.per_key_streams = per_key_streams
-        self.max_inflight = max_inflight
-        self.inflight = 0
-        self._buckets: OrderedDict[str, Bucket] = OrderedDict()
-
-    def _bucket(self, caller: str, now: float) -> Bucket:
-        bucket = self._buckets.get(caller)
-        if bucket is None:
-            bucket = Bucket(float(self.burst), now)
-            self._buckets[caller] = bucket
-            if len(self._buckets) > MAX_TRACKED_CALLERS:
-                self._buckets.popitem(last=False)
-        else:
-            self._buckets.move_to_end(caller)
-        return bucket
-
-    async def acquire(self, caller: str) -> Bucket:
-        return self.acquire_now(caller)
-
-    async def release(self, bucket: Bucket) -> None:
-        self.release_now(bucket)
-
-    def acquire_now(self, caller: str) -> Bucket:
-        """Admit one request or raise; the caller must `release` the returned bucket."""
-        if self.max_inflight and self.inflight >= self.max_inflight:
-            raise Unavailable("The server is at capacity; try again shortly.", retry_after=1)
-        now = time.monotonic()
-        bucket = self._bucket(caller, now)
-        if self.rps > 0:
-            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rps)
-            bucket.updated = now
-            if bucket.tokens < 1:
-                raise RateLimited(
-                    "Rate limit exceeded for this key.", retry_after=math.ceil((1 - bucket.tokens) / self.rps)
-                )
-        if self.per_key_streams and bucket.streams >= self.per_key_streams:
-            raise RateLimited("Too many concurrent streams for this key.", retry_after=1)
-        if self.rps > 0:
-            bucket.tokens -= 1
-        bucket.streams += 1
-        self.inflight += 1
-        return bucket
-
-    def release_now(self, bucket: Bucket) -> None:
-        bucket.streams -= 1
-        self.inflight -= 1
+from convoai_llm.api.errors import send_error
+from convoai_llm.api.routespec import ROUTES
+from convoai_llm.errors import ConvoError
 
 
 class LimitsMiddleware:
-    def __init__(self, app: ASGIApp, limiter: Limits[Any], auth: Authenticator) -> None:
+    """Admission for the `RouteSpec`s marked rate-limited; the limiter is the app's (`Services.limiter`)."""
+
+    def __init__(self, app: ASGIApp, auth: Authenticator) -> None:
         self.app = app
-        self.limiter = limiter
         self.auth = auth
+        self.paths = frozenset(path for spec in ROUTES if spec.rate_limited for path in spec.paths)
 
     def caller(self, scope: Scope) -> str:
         if self.auth.enabled:
@@ -115,33 +40,16 @@ class LimitsMiddleware:
         return f"ip:{client[0]}" if client else "ip:unknown"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].endswith(LIMITED_SUFFIX):
+        if scope["type"] != "http" or scope["path"] not in self.paths:
             await self.app(scope, receive, send)
             return
+        limiter = scope["app"].state.ctx.services.limiter
         try:
-            ticket = await self.limiter.acquire(self.caller(scope))
+            ticket = await limiter.acquire(self.caller(scope))
         except ConvoError as exc:
-            await refuse(exc, send)
+            await send_error(exc, send)
             return
         try:
             await self.app(scope, receive, send)
         finally:
-            await self.limiter.release(ticket)
-
-
-def build_limiter(settings: Settings) -> Limits[Any]:
-    """The Redis limiter when ``redis_url`` is set (the ``redis`` extra), else the in-process one."""
-    if settings.redis_url:
-        from convoai_llm.api.redis_limits import RedisLimiter
-
-        return RedisLimiter.from_settings(settings)
-    return Limiter(
-        settings.rate_limit_rps, settings.rate_limit_burst, settings.max_streams_per_key, settings.max_inflight
-    )
-
-
-async def refuse(exc: ConvoError, send: Send) -> None:
-    headers = [(b"content-type", b"application/json")]
-    headers += [(k.lower().encode(), v.encode()) for k, v in exc.headers().items()]
-    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
-    await send({"type": "http.response.body", "body": orjson.dumps(exc.envelope())})
+            await limiter.release(ticket)

@@ -8,19 +8,18 @@ import time
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-KNOWN_ROUTES = frozenset(
-    {
-        "/chat/completions", "/rag/chat/completions", "/audio/chat/completions", "/models",
-        "/healthz", "/readyz", "/metrics", "/",
-    }
-)  # fmt: skip
+from convoai_llm.api.routespec import ROUTES, RouteSpec
+
+OTHER_ROUTES = ("/models", "/healthz", "/readyz", "/metrics", "/")
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
-def route_label(path: str) -> str:
-    if path.startswith("/v1/"):
-        path = path[3:]
-    return path if path in KNOWN_ROUTES else "other"
+def route_labels(routes: tuple[RouteSpec, ...] = ROUTES) -> dict[str, str]:
+    """Every known path (with and without `/v1`) → its label; anything else is `other`."""
+    labels = {path: spec.path for spec in routes for path in spec.paths}
+    labels.update({p: p for p in OTHER_ROUTES})
+    labels.update({"/v1" + p: p for p in OTHER_ROUTES if p != "/"})
+    return labels
 
 
 class Metrics:
@@ -55,6 +54,7 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        self.labels = route_labels()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,4 +72,4 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            self.metrics.requests.labels(route_label(scope["path"]), str(status)).inc()
+            self.metrics.requests.labels(self.labels.get(scope["path"], "other"), str(status)).inc()

@@ -7,9 +7,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from convoai_llm.api.routespec import ROUTES
 from convoai_llm.schemas.request import ChatRequest
-
-CHAT_PATHS = ("chat/completions", "rag/chat/completions", "audio/chat/completions")
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
@@ -24,8 +23,10 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         "required": True,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ChatRequest"}}},
     }
-    for path, item in doc.get("paths", {}).items():
-        if path.lstrip("/").removeprefix("v1/") in CHAT_PATHS and "post" in item:
-            item["post"]["requestBody"] = body
+    paths = doc.get("paths", {})
+    for spec in ROUTES:
+        for path in spec.paths:
+            if "post" in paths.get(path, {}) and spec.schema == "ChatRequest":
+                paths[path]["post"]["requestBody"] = body
     app.openapi_schema = doc
     return doc

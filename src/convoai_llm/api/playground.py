@@ -16,15 +16,16 @@ import asyncio
 import functools
 import logging
 from importlib import resources
-from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from convoai_llm.api.context import AppContext
-from convoai_llm.api.routes import app_context, json_response
-from convoai_llm.errors import RequestError, Unavailable, error_envelope
+from convoai_llm.api.errors import json_response
+from convoai_llm.api.routes import app_context
+from convoai_llm.core.knowledge import list_documents
+from convoai_llm.core.retrieval import Retrieval, passage_wire
+from convoai_llm.errors import KnowledgeBaseUnavailable, RequestError, error_envelope
 
 log = logging.getLogger("convoai_llm.playground")
 router = APIRouter()
@@ -52,7 +53,7 @@ def _asset(name: str) -> bytes:
 
 def _rag_waiting_mode(ctx: AppContext) -> str:
     """`on` when the RAG route sends a waiting chunk first, `off` when it is switched off."""
-    return "off" if ctx.settings.rag_waiting_message == "" else "on"
+    return "off" if ctx.rag.waiting_message == "" else "on"
 
 
 @router.get("/", include_in_schema=False)
@@ -70,36 +71,23 @@ async def static_asset(name: str) -> Response:
     return Response(_asset(name), media_type=media_type, headers=PAGE_HEADERS)
 
 
-def _check_kb(request: Request) -> AppContext:
+def _retrieval(request: Request) -> tuple[AppContext, Retrieval]:
     ctx = app_context(request)
     ctx.auth.check(request.headers.get("authorization"))
-    if ctx.extras.get("rag") is None:
-        raise Unavailable("The knowledge base is not available (install the `rag` extra: make setup).")
-    return ctx
-
-
-def _documents(location: Path | str) -> list[dict[str, Any]]:
-    from convoai_llm.rag.backend import is_pg_url, open_store
-
-    if not is_pg_url(location) and not Path(location).exists():
-        return []
-    with open_store(location) as store:
-        return [
-            {"object": "kb.document", "source": d.source, "title": d.title, "chunks": d.chunks,
-             "added_at": round(d.added_at, 3), "content_hash": d.content_hash}
-            for d in store.documents()
-        ]  # fmt: skip
+    if ctx.services.retrieval is None:
+        raise KnowledgeBaseUnavailable("The knowledge base is not available (install the `rag` extra: make setup).")
+    return ctx, ctx.services.retrieval
 
 
 @router.get("/kb/documents")
 @router.get("/v1/kb/documents")
 async def kb_documents(request: Request) -> Response:
-    ctx = _check_kb(request)
+    ctx, _ = _retrieval(request)
     try:
-        docs = await asyncio.to_thread(_documents, ctx.settings.kb_url or ctx.settings.kb_path)
+        docs = await asyncio.to_thread(list_documents, ctx.rag)
     except Exception as exc:  # any backend failure (SQLite, PostgreSQL, a missing extra) is a 503
         log.warning("knowledge base listing failed: %s", type(exc).__name__)
-        raise Unavailable("The knowledge base cannot be read.") from None
+        raise KnowledgeBaseUnavailable("The knowledge base cannot be read.") from None
     return json_response({"object": "list", "data": docs})
 
 
@@ -115,37 +103,23 @@ def _parse_k(raw: str | None, default: int) -> int:
     return k
 
 
-def _passage(rank: int, p: Any) -> dict[str, Any]:
-    score = getattr(p, "score", None)
-    return {
-        "object": "kb.passage",
-        "rank": rank,
-        "source": str(getattr(p, "source", "")),
-        "title": str(getattr(p, "title", "")),
-        "text": str(getattr(p, "text", p)),
-        "score": None if score is None else round(float(score), 6),
-        "chunk_id": getattr(p, "chunk_id", None),
-    }
-
-
 @router.get("/kb/search")
 @router.get("/v1/kb/search")
 async def kb_search(request: Request) -> Response:
-    ctx = _check_kb(request)
+    ctx, retrieval = _retrieval(request)
     query = (request.query_params.get("q") or "").strip()
     if not query:
         raise RequestError("`q` is required: the text to search the knowledge base for.", param="q")
     if len(query) > MAX_QUERY_CHARS:
         raise RequestError(f"`q` is longer than {MAX_QUERY_CHARS} characters.", param="q")
-    k = _parse_k(request.query_params.get("k"), ctx.settings.rag_top_k)
-    stage = ctx.extras["rag"]
+    k = _parse_k(request.query_params.get("k"), ctx.rag.top_k)
     try:
-        async with asyncio.timeout(max(ctx.settings.rag_timeout_s, 5.0)):
-            passages = await stage.searcher.search(query, k)
+        async with asyncio.timeout(max(ctx.rag.timeout_s, 5.0)):
+            passages = await retrieval.searcher.search(query, k)
     except TimeoutError:
-        raise Unavailable("The knowledge base search timed out.") from None
+        raise KnowledgeBaseUnavailable("The knowledge base search timed out.") from None
     except Exception as exc:  # any backend failure (SQLite, PostgreSQL, a missing extra) is a 503
         log.warning("knowledge base search failed: %s", type(exc).__name__)
-        raise Unavailable("The knowledge base cannot be searched.") from None
-    data = [_passage(i + 1, p) for i, p in enumerate(passages[:k])]
+        raise KnowledgeBaseUnavailable("The knowledge base cannot be searched.") from None
+    data = [passage_wire(p, rank=i + 1) for i, p in enumerate(passages[:k])]
     return json_response({"object": "list", "query": query, "k": k, "data": data})

@@ -1,17 +1,16 @@
-"""The SSE response: a pure ASGI callable that encodes a `Plan`'s events.
+"""The SSE response: a pure ASGI callable that pumps a `Plan`'s events through an `Encoder`.
 
 Two tasks per stream: the pump (events → bytes → `send`) and a waiter on `receive()` for the
 client's disconnect. A disconnect cancels the pump at once, which closes the provider stream (and
-so the upstream connection) in its `finally`. While the pump is silent for `keepalive_s`, an SSE
-comment goes out so proxies keep the stream open. Errors after the first byte travel as an error
-chunk followed by `[DONE]`.
+so the upstream connection) in its `finally`. When nothing has been sent for `keepalive_s` (counted
+from the last chunk, not from the last check), an SSE comment goes out so proxies keep the stream
+open. Errors after the first byte travel inside the stream in the encoder's format.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,13 +18,13 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from convoai_llm.api.encoding import Encoder
+from convoai_llm.api.errors import stream_error
 from convoai_llm.api.metrics import Metrics
-from convoai_llm.core.pipeline import Plan
+from convoai_llm.core.plan import Plan
 from convoai_llm.errors import ConvoError, Unavailable
-from convoai_llm.events import AudioDelta, Finish, Metadata, Sources, TextDelta, ToolCallDelta, Usage
-from convoai_llm.sse.encoder import DONE, KEEPALIVE, ChunkEncoder, error_chunk, server_error_chunk
-
-log = logging.getLogger("convoai_llm.stream")
+from convoai_llm.events import AudioDelta, TextDelta, ToolCallDelta
+from convoai_llm.sse.encoder import KEEPALIVE
 
 SHUTDOWN = Unavailable("The server is shutting down; the stream was ended.", code="server_shutting_down")
 SSE_HEADERS = [
@@ -33,6 +32,7 @@ SSE_HEADERS = [
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
+CONTENT = (TextDelta, AudioDelta, ToolCallDelta)
 
 
 class SSEResponse(Response):
@@ -41,7 +41,7 @@ class SSEResponse(Response):
     def __init__(
         self,
         plan: Plan,
-        encoder: ChunkEncoder,
+        encoder: Encoder,
         *,
         route: str,
         metrics: Metrics,
@@ -57,18 +57,22 @@ class SSEResponse(Response):
         self.keepalive_s = keepalive_s
         self.started = started
         self.on_done = on_done
-        self._last_send = 0.0
+        self._last_send = time.perf_counter()
         self._ttft: float | None = None
         self._outcome = "ok"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+        headers = SSE_HEADERS + [(k.lower().encode(), v.encode()) for k, v in self.plan.headers.items()]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        self._last_send = time.perf_counter()
         self.metrics.inflight.labels(self.route).inc()
         pump = asyncio.create_task(self._pump(send))
         waiter: asyncio.Future[Any] = asyncio.ensure_future(receive())
         try:
             while True:
-                done, _ = await asyncio.wait({pump, waiter}, timeout=self.keepalive_s, return_when="FIRST_COMPLETED")
+                quiet = time.perf_counter() - self._last_send
+                timeout = max(0.0, self.keepalive_s - quiet)
+                done, _ = await asyncio.wait({pump, waiter}, timeout=timeout, return_when="FIRST_COMPLETED")
                 if pump in done:
                     break
                 if waiter in done:
@@ -86,8 +90,8 @@ class SSEResponse(Response):
             pump.cancel()
             await asyncio.gather(pump, return_exceptions=True)
             with contextlib.suppress(Exception):
-                await send({"type": "http.response.body", "body": error_chunk(SHUTDOWN.envelope()), "more_body": True})
-                await send({"type": "http.response.body", "body": DONE, "more_body": False})
+                await send({"type": "http.response.body", "body": self.encoder.error(SHUTDOWN), "more_body": True})
+                await send({"type": "http.response.body", "body": self.encoder.done(), "more_body": False})
             raise
         finally:
             waiter.cancel()
@@ -102,53 +106,31 @@ class SSEResponse(Response):
 
     async def _pump(self, send: Send) -> None:
         enc = self.encoder
-        include_usage = self.plan.request.include_usage
 
         async def emit(body: bytes) -> None:
-            self._last_send = time.perf_counter()
-            await send({"type": "http.response.body", "body": body, "more_body": True})
+            if body:
+                self._last_send = time.perf_counter()
+                await send({"type": "http.response.body", "body": body, "more_body": True})
 
-        usage: Usage | None = None
         try:
-            for ev in self.plan.prefix:
-                if isinstance(ev, Metadata):
-                    await emit(enc.metadata(ev))
-            await emit(enc.role())
+            await emit(enc.head(self.plan))
             async for ev in self.plan.events:
-                if isinstance(ev, TextDelta):
+                if self._ttft is None and isinstance(ev, CONTENT):
                     self._first_token()
-                    await emit(enc.text(ev))
-                elif isinstance(ev, AudioDelta):
-                    self._first_token()
-                    await emit(enc.audio(ev))
-                elif isinstance(ev, ToolCallDelta):
-                    self._first_token()
-                    await emit(enc.tool_call(ev))
-                elif isinstance(ev, Finish):
-                    await emit(enc.finish(ev))
-                elif isinstance(ev, Usage):
-                    usage = ev
-                elif isinstance(ev, Sources):
-                    await emit(enc.sources(ev))
-            if usage is not None and include_usage:  # always the last chunk before [DONE]
-                await emit(enc.usage(usage))
-        except ConvoError as exc:
-            self._outcome = f"error:{exc.type}"
-            self.metrics.stream_errors.labels(self.route, exc.type).inc()
-            await emit(error_chunk(exc.envelope()))
-        except Exception:
-            self._outcome = "error:server_error"
-            self.metrics.stream_errors.labels(self.route, "server_error").inc()
-            log.exception("stream failed")
-            await emit(server_error_chunk())
+                await emit(enc.event(ev))
+            await emit(enc.end())
+        except Exception as exc:
+            err: ConvoError = stream_error(exc)
+            self._outcome = f"error:{err.type}"
+            self.metrics.stream_errors.labels(self.route, err.type).inc()
+            await emit(enc.error(err))
         finally:
             await self.plan.aclose()
-        await send({"type": "http.response.body", "body": DONE, "more_body": False})
+        await send({"type": "http.response.body", "body": enc.done(), "more_body": False})
 
     def _first_token(self) -> None:
-        if self._ttft is None:
-            self._ttft = time.perf_counter() - self.started
-            self.metrics.ttft.labels(self.route).observe(self._ttft)
+        self._ttft = time.perf_counter() - self.started
+        self.metrics.ttft.labels(self.route).observe(self._ttft)
 
 
 def _ms(seconds: float | None) -> float | None:

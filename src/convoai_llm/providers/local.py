@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
@@ -96,6 +96,9 @@ class LocalProvider:
     def models(self) -> list[str]:
         return [self.model_id]
 
+    async def start(self) -> None:
+        await asyncio.to_thread(self.load)
+
     async def ready(self) -> bool:
         return self._llama is not None
 
@@ -151,9 +154,8 @@ class LocalProvider:
             except Exception as exc:  # reported to the stream, never crashes the server
                 loop.call_soon_threadsafe(queue.put_nowait, exc)
             finally:
-                close = getattr(chunks, "close", None)
-                if close is not None:
-                    close()
+                if isinstance(chunks, Generator):
+                    chunks.close()
                 loop.call_soon_threadsafe(queue.put_nowait, _END)
 
         try:

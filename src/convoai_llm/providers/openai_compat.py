@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -24,27 +23,15 @@ from convoai_llm.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from convoai_llm.events import Event, Finish, FinishReason, Started, TextDelta, ToolCallDelta, Usage
+from convoai_llm.events import Event, Finish, Started, TextDelta, ToolCallDelta, Usage
 from convoai_llm.providers.base import ProviderRequest
+from convoai_llm.providers.chunks import FINISH, parse_chunk, redact
 from convoai_llm.providers.retry import RetryPolicy
-from convoai_llm.settings import Settings
+from convoai_llm.settings import UpstreamSettings
 from convoai_llm.sse.decoder import DONE, SSEDecoder
 
 log = logging.getLogger("convoai_llm.upstream")
-_KEYLIKE = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_\-*]{6,}", re.IGNORECASE)
-_FINISH: dict[str, FinishReason] = {
-    "stop": "stop", "length": "length", "tool_calls": "tool_calls", "function_call": "tool_calls",
-    "content_filter": "content_filter",
-}  # fmt: skip
 _MAX_ERROR_BODY = 64 * 1024
-
-
-def redact(text: str, *secrets: str | None) -> str:
-    """Remove known secrets and anything shaped like an API key from upstream text."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return _KEYLIKE.sub("***", text)
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -66,38 +53,39 @@ class Upstream:
     forward_caller_token: bool = False
     model: str | None = None
     """Model name to ask this upstream for instead of the request's (fallbacks)."""
+    label: str = "upstream"
+    """How errors name it (never its host or port): `upstream`, `fallback upstream 1`, …"""
 
 
 class OpenAICompatProvider:
     name: ClassVar[str] = "openai"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: UpstreamSettings) -> None:
         self.settings = settings
-        self.base_url = settings.upstream_base_url
-        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+        self.base_url = settings.base_url
+        key = settings.api_key.get_secret_value() if settings.api_key else None
         self.upstreams = [
-            Upstream(f"{self.base_url}/chat/completions", key, key is None and not settings.api_keys),
+            Upstream(f"{self.base_url}/chat/completions", key, settings.forward_caller_token),
             *(
                 Upstream(
                     f"{f.base_url.rstrip('/')}/chat/completions",
                     f.api_key.get_secret_value() if f.api_key else None,
                     model=f.model,
+                    label=f"fallback upstream {n}",
                 )
-                for f in settings.fallback_upstreams
+                for n, f in enumerate(settings.fallbacks, start=1)
             ),
         ]
-        self.retry = RetryPolicy(
-            settings.upstream_retries, settings.upstream_retry_base_s, settings.upstream_retry_max_wait_s
-        )
+        self.retry = RetryPolicy(settings.retries, settings.retry_base_s, settings.retry_max_wait_s)
         self._session: aiohttp.ClientSession | None = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:  # built lazily inside the running loop (the app's lifespan)
             connector = aiohttp.TCPConnector(
-                limit=self.settings.upstream_max_connections, ttl_dns_cache=300, enable_cleanup_closed=True
+                limit=self.settings.max_connections, ttl_dns_cache=300, enable_cleanup_closed=True
             )
-            timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.settings.upstream_connect_timeout_s)
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.settings.connect_timeout_s)
             self._session = aiohttp.ClientSession(
                 connector=connector, timeout=timeout, json_serialize=lambda o: orjson.dumps(o).decode()
             )
@@ -107,6 +95,9 @@ class OpenAICompatProvider:
         return [self.settings.default_model]
 
     def validate(self, request: ProviderRequest) -> None:
+        return None
+
+    async def start(self) -> None:
         return None
 
     async def ready(self) -> bool:
@@ -129,7 +120,7 @@ class OpenAICompatProvider:
         model = upstream.model or request.model
         body = {**request.params, "model": model, "messages": request.messages, "stream": True,
                 "stream_options": {"include_usage": True}}  # fmt: skip
-        limit = self.settings.upstream_first_byte_timeout_s
+        limit = self.settings.first_byte_timeout_s
         secrets = (upstream.key, request.caller_token)
         try:
             async with asyncio.timeout(limit):
@@ -147,7 +138,8 @@ class OpenAICompatProvider:
         except aiohttp.ClientSSLError as exc:
             raise UpstreamError(f"TLS error talking to the upstream: {type(exc).__name__}.") from None
         except aiohttp.ClientConnectorError as exc:
-            raise UpstreamUnavailable(f"Cannot connect to the upstream: {redact(str(exc), *secrets)}") from None
+            log.warning("cannot connect to the %s: %s", upstream.label, type(exc).__name__)
+            raise UpstreamUnavailable(f"Cannot connect to the {upstream.label}.") from None
         except aiohttp.ClientError as exc:
             raise UpstreamError(f"Upstream request failed: {type(exc).__name__}.") from None
 
@@ -200,11 +192,11 @@ class OpenAICompatProvider:
 
     async def _events(self, resp: aiohttp.ClientResponse) -> AsyncIterator[Event]:
         decoder = SSEDecoder()
-        timeout = self.settings.upstream_first_byte_timeout_s
+        timeout = self.settings.first_byte_timeout_s
         finished = False
         while True:
             raw = await self._read(resp, timeout)
-            timeout = self.settings.upstream_chunk_timeout_s
+            timeout = self.settings.chunk_timeout_s
             datas = decoder.feed(raw) if raw else decoder.flush()
             for data in datas:
                 if data == DONE:
@@ -237,7 +229,7 @@ class OpenAICompatProvider:
         if isinstance(data.get("usage"), dict):
             u = data["usage"]
             yield Usage(int(u.get("prompt_tokens", 0)), int(u.get("completion_tokens", 0)))
-        yield Finish(_FINISH.get(str(choice.get("finish_reason")), "stop"))
+        yield Finish(FINISH.get(str(choice.get("finish_reason")), "stop"))
 
     async def _status_error(self, resp: aiohttp.ClientResponse, secrets: tuple[str | None, ...]) -> ConvoError:
         try:
@@ -262,41 +254,3 @@ class OpenAICompatProvider:
             code=str(code) if code else None,
             retry_after=_retry_after(resp.headers),
         )
-
-
-def parse_chunk(data: str) -> list[Event]:
-    """One upstream chunk's JSON → events. An `error` payload raises."""
-    try:
-        chunk = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        raise UpstreamError("The upstream sent a malformed chunk.") from None
-    if not isinstance(chunk, dict):
-        raise UpstreamError("The upstream sent a malformed chunk.")
-    if "error" in chunk:
-        err = chunk["error"]
-        msg = err.get("message") if isinstance(err, dict) else str(err)
-        raise UpstreamError(f"The upstream failed mid-stream: {redact(str(msg))}")
-    out: list[Event] = []
-    for choice in chunk.get("choices") or ():
-        delta = choice.get("delta") or {}
-        content = delta.get("content")
-        if content:
-            out.append(TextDelta(content))
-        for call in delta.get("tool_calls") or ():
-            fn = call.get("function") or {}
-            out.append(
-                ToolCallDelta(
-                    int(call.get("index", 0)),
-                    call.get("id"),
-                    call.get("type"),
-                    fn.get("name"),
-                    fn.get("arguments"),
-                )
-            )
-        reason = choice.get("finish_reason")
-        if reason:
-            out.append(Finish(_FINISH.get(reason, "stop")))
-    usage = chunk.get("usage")
-    if isinstance(usage, dict):
-        out.append(Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)))
-    return out

@@ -72,6 +72,9 @@ class ScriptedProvider:
         finally:
             self.closed += 1
 
+    async def start(self) -> None:
+        return None
+
     async def ready(self) -> bool:
         return True
 

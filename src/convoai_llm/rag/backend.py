@@ -11,6 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
 
+from convoai_llm.rag.embed import Vectors
 from convoai_llm.rag.store import DocumentInfo, KnowledgeStore, NewChunk, Snapshot
 
 PG_SCHEMES = ("postgresql://", "postgres://")
@@ -29,6 +30,9 @@ class Store(Protocol):
     def documents(self) -> list[DocumentInfo]: ...
     def chunk_count(self) -> int: ...
     def snapshot(self) -> Snapshot: ...
+    def embed_model(self) -> str | None: ...
+    def chunk_texts(self) -> list[tuple[int, str]]: ...
+    def replace_embeddings(self, model_id: str, vectors: Sequence[tuple[int, Vectors]]) -> None: ...
     def close(self) -> None: ...
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -49,10 +53,13 @@ def describe(location: Path | str) -> str:
     return f"{scheme}://{userinfo.split(':')[0]}{at}{host}" if at else str(location)
 
 
-def open_store(location: Path | str, *, model_id: str = "", dimension: int = 384) -> Store:
-    """The store at ``location``: PostgreSQL for a ``postgresql://`` URL, else an SQLite file."""
+def open_store(location: Path | str, *, model_id: str = "", dimension: int = 0) -> Store:
+    """The store at ``location``: PostgreSQL for a ``postgresql://`` URL, else an SQLite file.
+
+    ``dimension``: the embedding length writes must have (0: the store's own, or the first vector's; a
+    new PostgreSQL schema then uses 384)."""
     if is_pg_url(location):
         from convoai_llm.rag.pg_store import PgStore
 
-        return PgStore(str(location), model_id=model_id, dimension=dimension)
+        return PgStore(str(location), model_id=model_id, dimension=dimension or 384)
     return KnowledgeStore(location, model_id=model_id, dimension=dimension)

@@ -45,9 +45,12 @@ _SENTENCE_END = re.compile(r"(?<=[.!?;" + _CJK_STOPS + r"])\s*")
 _HEADING_SEPARATOR = " > "
 
 
+_CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
 def measure(text: str) -> int:
     """Length in units: characters, with CJK ideographs counted three times."""
-    return sum(3 if is_cjk(char) else 1 for char in text)
+    return len(text) + 2 * len(_CJK_CHAR.findall(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +101,24 @@ class Chunker:
             pieces.extend((part, number == 0) for number, part in enumerate(parts) if part)
         bodies: list[str] = []
         current: list[_Piece] = []
+        text, units = "", 0  # _join(current) and its measure, kept as pieces are added
         for piece in pieces:
-            if current and measure(_join([*current, piece])) > size:
-                bodies.append(_join(current))
-                current = self._tail(current, size - measure(piece[0]) - 1)
+            if current:
+                joined = _append(text, piece)
+                if units + measure(joined[len(text) :]) > size:
+                    bodies.append(text)
+                    current = self._tail(current, size - measure(piece[0]) - 1)
+                    text = _join(current) if current else ""
+                    units = measure(text)
+            if current:
+                joined = _append(text, piece)
+                units += measure(joined[len(text) :])
+                text = joined
+            else:
+                text, units = piece[0], measure(piece[0])
             current.append(piece)
         if current:
-            bodies.append(_join(current))
+            bodies.append(text)
         return bodies
 
     def _tail(self, pieces: list[_Piece], room: int) -> list[_Piece]:
@@ -122,23 +136,30 @@ class Chunker:
 def _join(pieces: list[_Piece]) -> str:
     """Pieces to text: a new paragraph starts a line, a sentence follows with a space (none after CJK)."""
     text = pieces[0][0]
-    for piece, starts_paragraph in pieces[1:]:
-        if starts_paragraph:
-            text += "\n" + piece
-        else:
-            text += piece if is_cjk(text[-1]) or text[-1] in _CJK_STOPS else " " + piece
+    for piece in pieces[1:]:
+        text = _append(text, piece)
     return text
 
 
+def _append(text: str, piece: _Piece) -> str:
+    body, starts_paragraph = piece
+    if starts_paragraph:
+        return text + "\n" + body
+    return text + body if is_cjk(text[-1]) or text[-1] in _CJK_STOPS else text + " " + body
+
+
 def _hard_cut(sentence: str, size: int) -> list[str]:
+    """A sentence longer than ``size`` cut into pieces of at most ``size`` units (linear time)."""
     parts: list[str] = []
-    current = ""
-    for char in sentence:
-        if current and measure(current + char) > size:
-            parts.append(current)
-            current = ""
-        current += char
-    return [*parts, current] if current else parts
+    start, units = 0, 0
+    for index, char in enumerate(sentence):
+        width = measure(char)
+        if units and units + width > size:
+            parts.append(sentence[start:index])
+            start, units = index, 0
+        units += width
+    tail = sentence[start:]
+    return [*parts, tail] if tail else parts
 
 
 def _join_lines(lines: list[str]) -> str:

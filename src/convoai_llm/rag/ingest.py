@@ -1,20 +1,30 @@
-"""Ingestor: files to documents in the store (read, chunk, tokenize, embed, then one write transaction)."""
+"""Ingestor: files to documents in the store (read, chunk, tokenize, embed, then one write per document).
+
+``add_many`` is a two-stage pipeline: a worker thread reads, parses, chunks and tokenizes the next files
+(jieba is pure Python) while the calling thread embeds chunks in batches gathered across documents
+(onnxruntime releases the GIL and uses its own threads), then writes each finished document in its own
+transaction. A file that fails is reported and the run goes on.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
 from convoai_llm.rag.backend import Store
 from convoai_llm.rag.chunk import Chunker
-from convoai_llm.rag.embed import Embedder
+from convoai_llm.rag.embed import TextEmbedder
+from convoai_llm.rag.files import DEFAULT_MAX_FILE_BYTES, FileRejectedError, Skipped, collect, read_capped
 from convoai_llm.rag.reader import SUPPORTED_SUFFIXES, Reader, UnsupportedFileError
-from convoai_llm.rag.store import NewChunk
+from convoai_llm.rag.store import ModelMismatchError, NewChunk
 from convoai_llm.rag.tokenize import Tokenizer
+
+READ_AHEAD = 8  # documents prepared ahead of the embedder
+EMBED_BATCH = 16  # texts per onnxruntime run (measured: README)
 
 
 class Outcome(Enum):
@@ -30,6 +40,20 @@ class IngestResult:
     outcome: Outcome
     chunks: int = 0
     reason: str = ""
+    size: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A document ready to embed: its chunks' texts and BM25 terms."""
+
+    source: str
+    digest: str
+    title: str
+    texts: list[str]
+    terms: list[list[str]]
+    size: int
+    replaces: bool
 
 
 def source_name(path: Path) -> str:
@@ -37,69 +61,114 @@ def source_name(path: Path) -> str:
     return str(path.expanduser().resolve())
 
 
-def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[IngestResult]]:
-    """Files to ingest (folders walked recursively, sorted), and the paths skipped with the reason why.
+def collect_files(
+    paths: Iterable[Path], *, follow_symlinks: bool = False, max_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> tuple[list[Path], list[IngestResult]]:
+    """Files to ingest (folders walked recursively, see ``files.collect``) and the paths skipped, with why."""
+    files, skipped = collect(paths, SUPPORTED_SUFFIXES, follow_symlinks=follow_symlinks, max_bytes=max_bytes)
+    return files, [_skipped(s) for s in skipped]
 
-    Inside folders, files of unsupported types and hidden files are skipped without a report; a file named
-    explicitly is always reported when it can't be used.
-    """
-    files: list[Path] = []
-    problems: list[IngestResult] = []
-    for path in paths:
-        if path.is_dir():
-            for root, dirs, names in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(names):
-                    if not name.startswith(".") and Path(name).suffix.lower() in SUPPORTED_SUFFIXES:
-                        files.append(Path(root) / name)
-        elif path.is_file():
-            if path.suffix.lower() in SUPPORTED_SUFFIXES:
-                files.append(path)
-            else:
-                problems.append(IngestResult(str(path), Outcome.SKIPPED, reason="unsupported file type"))
-        else:
-            problems.append(IngestResult(str(path), Outcome.SKIPPED, reason="no such file or folder"))
-    return files, problems
+
+def _skipped(item: Skipped) -> IngestResult:
+    return IngestResult(item.path, Outcome.SKIPPED, reason=item.reason)
 
 
 class Ingestor:
-    """Adds files to a store. Slow work (reading, embedding) happens before the write transaction."""
+    """Adds files to a store. Slow work (reading, embedding) happens before each write transaction.
+
+    ``batch_chunks``: chunks per embedding call (gathered across documents).
+    """
 
     def __init__(
         self,
         store: Store,
-        embedder: Embedder,
+        embedder: TextEmbedder,
         tokenizer: Tokenizer,
         chunker: Chunker | None = None,
         reader: Reader | None = None,
+        *,
+        batch_chunks: int = 64,
     ) -> None:
         self._store = store
         self._embedder = embedder
         self._tokenizer = tokenizer
         self._chunker = chunker or Chunker()
         self._reader = reader or Reader()
+        self._batch = batch_chunks
 
     def add(self, path: Path) -> IngestResult:
         """Adds or replaces one file; an unchanged file is left alone; unusable ones are skipped."""
+        return self.add_many([path])[0]
+
+    def add_many(
+        self, paths: Sequence[Path], on_result: Callable[[IngestResult], None] | None = None
+    ) -> list[IngestResult]:
+        """Adds files in order through the pipeline; ``on_result`` hears each file's result as it lands."""
+        stored, chunks = self._store.embed_model(), self._store.chunk_count()
+        if stored is not None and chunks and stored != self._embedder.model_id:
+            raise ModelMismatchError(stored, self._embedder.model_id, chunks)
+        known = {doc.source: doc.content_hash for doc in self._store.documents()}
+        results: list[IngestResult] = []
+
+        def land(result: IngestResult) -> None:
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+
+        pending: list[_Prepared] = []
+        for item in self._prepared(paths, known):
+            if isinstance(item, IngestResult):
+                land(item)
+                continue
+            pending.append(item)
+            if sum(len(p.texts) for p in pending) >= self._batch:
+                self._flush(pending, land)
+                pending = []
+        self._flush(pending, land)
+        return results
+
+    def _prepared(self, paths: Sequence[Path], known: dict[str, str]) -> Iterator[_Prepared | IngestResult]:
+        """Each path prepared by one worker thread, in order, at most ``READ_AHEAD`` documents ahead."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-read") as pool:
+            queue: list[Future[_Prepared | IngestResult]] = []
+            for path in paths:
+                queue.append(pool.submit(self._prepare, path, known))
+                if len(queue) >= READ_AHEAD:
+                    yield queue.pop(0).result()
+            for future in queue:
+                yield future.result()
+
+    def _prepare(self, path: Path, known: dict[str, str]) -> _Prepared | IngestResult:
         source = source_name(path)
         try:
-            raw = path.read_bytes()
+            raw = read_capped(path, self._reader.max_bytes)
+        except FileRejectedError as exc:
+            return IngestResult(source, Outcome.SKIPPED, reason=str(exc))
         except OSError as exc:
             return IngestResult(source, Outcome.SKIPPED, reason=f"unreadable: {exc.strerror or exc}")
         digest = hashlib.sha256(raw).hexdigest()
-        previous = self._store.content_hash(source)
+        previous = known.get(source)
         if previous == digest:
-            return IngestResult(source, Outcome.UNCHANGED)
+            return IngestResult(source, Outcome.UNCHANGED, size=len(raw))
         try:
-            document = self._reader.read(path)
+            document = self._reader.read(path, raw)
         except (UnsupportedFileError, OSError) as exc:
-            return IngestResult(source, Outcome.SKIPPED, reason=str(exc))
-        chunks = self._chunker.chunk(document.text, document.title)
-        if not chunks:
-            return IngestResult(source, Outcome.SKIPPED, reason="no text found")
-        texts = [chunk.text for chunk in chunks]
-        vectors = self._embedder.embed(texts)
+            return IngestResult(source, Outcome.SKIPPED, reason=str(exc), size=len(raw))
+        texts = [chunk.text for chunk in self._chunker.chunk(document.text, document.title)]
+        if not texts:
+            return IngestResult(source, Outcome.SKIPPED, reason="no text found", size=len(raw))
         terms = self._tokenizer.tokenize_many(texts)
-        new_chunks = [NewChunk(text, terms[i], vectors[i]) for i, text in enumerate(texts)]
-        self._store.put_document(source, digest, document.title, new_chunks)
-        return IngestResult(source, Outcome.ADDED if previous is None else Outcome.UPDATED, len(chunks))
+        return _Prepared(source, digest, document.title, texts, terms, len(raw), previous is not None)
+
+    def _flush(self, documents: list[_Prepared], land: Callable[[IngestResult], None]) -> None:
+        texts = [text for doc in documents for text in doc.texts]
+        if not texts:
+            return
+        vectors = self._embedder.embed(texts, batch_size=EMBED_BATCH)
+        start = 0
+        for doc in documents:
+            chunks = [NewChunk(text, doc.terms[i], vectors[start + i]) for i, text in enumerate(doc.texts)]
+            start += len(doc.texts)
+            self._store.put_document(doc.source, doc.digest, doc.title, chunks)
+            outcome = Outcome.UPDATED if doc.replaces else Outcome.ADDED
+            land(IngestResult(doc.source, outcome, len(chunks), size=doc.size))

@@ -1,4 +1,4 @@
-"""Passage: one retrieved chunk as the retriever returns it."""
+"""Passage: one retrieved chunk (or neighbouring chunks of one document, merged) as the retriever returns it."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Passage:
-    """A retrieved chunk. ``score`` is its reciprocal-rank-fusion score (higher is better)."""
+    """A retrieved passage. ``score`` is its fusion score (higher is better); ``chunk_id`` its best chunk,
+    ``chunk_ids`` every chunk merged into it, in document order (empty when built by hand)."""
 
     text: str
     source: str
     title: str
     score: float
     chunk_id: int
+    chunk_ids: tuple[int, ...] = ()

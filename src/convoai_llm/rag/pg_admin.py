@@ -37,7 +37,9 @@ def copy_sqlite(db: Path, url: str, *, progress: Callable[[str], None] | None = 
         meta = dict(source_db.execute("SELECT key, value FROM meta").fetchall())
         documents = source_db.execute("SELECT id, source, content_hash, title, added_at FROM documents ORDER BY id")
         copied = unchanged = chunks = 0
-        with PgStore(url, model_id=str(meta.get("embed_model", ""))) as target:
+        row = source_db.execute("SELECT length(embedding) FROM chunks LIMIT 1").fetchone()
+        dimension = int(row[0]) // 4 if row else 384
+        with PgStore(url, model_id=str(meta.get("embed_model", "")), dimension=dimension) as target:
             for doc_id, source, content_hash, title, added_at in documents.fetchall():
                 if target.content_hash(source) == content_hash:
                     unchanged += 1

@@ -13,6 +13,7 @@ import numpy as np
 from psycopg_pool import ConnectionPool
 
 from convoai_llm.rag.embed import Vectors
+from convoai_llm.rag.fusion import Ranking
 from convoai_llm.rag.index import Index, Thresholds
 from convoai_llm.rag.pg_store import vector_literal
 from convoai_llm.rag.store import Snapshot
@@ -52,13 +53,14 @@ class PgIndex(Index):
     """An ``Index`` whose dense ranking comes from pgvector. Chunks newer than the snapshot are skipped
     until the next refresh, so both rankings always describe the same set of chunks."""
 
-    def __init__(self, snapshot: Snapshot, dense: PgDense) -> None:
-        super().__init__(snapshot)
+    def __init__(self, snapshot: Snapshot, dense: PgDense, *, dense_ready: bool = True) -> None:
+        super().__init__(snapshot, dense_ready=dense_ready)
         self._dense = dense
         self._rows = {chunk_id: row for row, chunk_id in enumerate(snapshot.chunk_ids)}
 
-    def dense(self, vector: Vectors, thresholds: Thresholds) -> list[int]:
+    def dense(self, vector: Vectors, thresholds: Thresholds) -> Ranking:
         if not len(self):
-            return []
+            return Ranking([], [])
         hits = self._dense.nearest(np.asarray(vector, dtype=np.float32), thresholds.candidates, thresholds.min_score)
-        return [self._rows[chunk_id] for chunk_id, _ in hits if chunk_id in self._rows]
+        kept = [(self._rows[chunk_id], score) for chunk_id, score in hits if chunk_id in self._rows]
+        return Ranking([row for row, _ in kept], [score for _, score in kept])

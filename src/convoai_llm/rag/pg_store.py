@@ -18,7 +18,7 @@ import psycopg
 from psycopg import sql
 
 from convoai_llm.rag.embed import Vectors
-from convoai_llm.rag.store import DocumentInfo, NewChunk, Snapshot, StoreError
+from convoai_llm.rag.store import DocumentInfo, ModelMismatchError, NewChunk, Snapshot, StoreError
 
 SCHEMA_VERSION = 1
 MIGRATE_LOCK = 0x636F6E766F  # pg_advisory_xact_lock key: one migrating process at a time
@@ -153,9 +153,10 @@ class PgStore:
             self._db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             version = self.version()
             rows = self._db.execute(
-                "SELECT c.id, c.text, c.terms, d.source, d.title FROM kb_chunks c "
+                "SELECT c.id, c.text, c.terms, d.source, d.title, c.position FROM kb_chunks c "
                 "JOIN kb_documents d ON d.id = c.document_id ORDER BY c.id"
             ).fetchall()
+            model = self.embed_model()
         return Snapshot(
             version=version,
             chunk_ids=[int(str(r[0])) for r in rows],
@@ -164,7 +165,50 @@ class PgStore:
             sources=[str(r[3]) for r in rows],
             titles=[str(r[4]) for r in rows],
             embeddings=np.empty((len(rows), 0), dtype=np.float32),
+            positions=[int(str(r[5])) for r in rows],
+            embed_model=model,
         )
+
+    def embed_model(self) -> str | None:
+        row = self._db.execute("SELECT value FROM kb_meta WHERE key = 'embed_model'").fetchone()
+        return None if row is None else str(row[0])
+
+    def chunk_texts(self) -> list[tuple[int, str]]:
+        rows = self._db.execute("SELECT id, text FROM kb_chunks ORDER BY id").fetchall()
+        return [(int(str(r[0])), str(r[1])) for r in rows]
+
+    def replace_embeddings(self, model_id: str, vectors: Sequence[tuple[int, Vectors]]) -> None:
+        """Every vector replaced in one transaction; the column is re-typed (and the HNSW index rebuilt)
+        when the new model has another dimension, so replicas never search a mix of two models."""
+        literals = [(chunk_id, vector_literal(vector)) for chunk_id, vector in vectors]
+        dimension = len(np.asarray(vectors[0][1]).reshape(-1)) if vectors else self.dimension
+        with self._db.transaction():
+            self._bump_version()
+            row = self._db.execute("SELECT COUNT(*) FROM kb_chunks").fetchone()
+            if row is None or int(str(row[0])) != len(literals):
+                raise StoreError("the knowledge base changed during re-embedding; run it again")
+            self._db.execute("DROP INDEX IF EXISTS kb_chunks_embedding_hnsw")
+            self._db.execute(
+                sql.SQL("ALTER TABLE kb_chunks ALTER COLUMN embedding TYPE vector({dim}) USING NULL").format(
+                    dim=sql.Literal(dimension)
+                )
+                if dimension != self.dimension
+                else sql.SQL("SELECT 1")
+            )
+            with self._db.cursor() as cursor:
+                cursor.executemany(
+                    "UPDATE kb_chunks SET embedding = %s::vector WHERE id = %s", [(v, i) for i, v in literals]
+                )
+            self._db.execute(
+                "CREATE INDEX kb_chunks_embedding_hnsw ON kb_chunks USING hnsw (embedding vector_cosine_ops)"
+            )
+            for key, value in (("embed_model", model_id), ("dimension", str(dimension))):
+                self._db.execute(
+                    "INSERT INTO kb_meta (key, value) VALUES (%s, %s) "
+                    "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                    (key, value),
+                )
+        self.dimension = dimension
 
     def _bump_version(self) -> None:
         self._db.execute("UPDATE kb_meta SET value = (value::bigint + 1)::text WHERE key = 'version'")
@@ -178,8 +222,14 @@ class PgStore:
     def _check_model(self) -> None:
         if not self.model_id:
             return
-        row = self._db.execute("SELECT value FROM kb_meta WHERE key = 'embed_model'").fetchone()
-        if row is None:
-            self._db.execute("INSERT INTO kb_meta (key, value) VALUES ('embed_model', %s)", (self.model_id,))
-        elif row[0] != self.model_id:
-            raise StoreError(f"this knowledge base holds {row[0]} vectors, not {self.model_id}")
+        stored = self.embed_model()
+        if stored == self.model_id:
+            return
+        chunks = self.chunk_count()
+        if stored is not None and chunks:
+            raise ModelMismatchError(stored, self.model_id, chunks)
+        self._db.execute(
+            "INSERT INTO kb_meta (key, value) VALUES ('embed_model', %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            (self.model_id,),
+        )

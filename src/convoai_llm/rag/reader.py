@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
 from pypdf import PdfReader
+
+from convoai_llm.rag.files import DEFAULT_MAX_FILE_BYTES, read_capped
 
 SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf"})
 
@@ -68,18 +71,27 @@ class _HtmlText(HTMLParser):
 
 
 class Reader:
-    """Reads one file. Raises :class:`UnsupportedFileError` for types it does not handle or bad content."""
+    """Reads one file. Raises :class:`UnsupportedFileError` for types it does not handle or bad content.
 
-    def read(self, path: Path) -> Document:
+    ``data``: the file's bytes when the caller already read them (``files.read_capped``); otherwise the
+    file is read here, through the same size-capped, regular-files-only read.
+    """
+
+    def __init__(self, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> None:
+        self.max_bytes = max_bytes
+
+    def read(self, path: Path, data: bytes | None = None) -> Document:
         suffix = path.suffix.lower()
         if suffix not in SUPPORTED_SUFFIXES:
             raise UnsupportedFileError(f"unsupported file type {suffix or '(none)'!r}")
+        content = read_capped(path, self.max_bytes) if data is None else data
         if suffix == ".pdf":
-            return self._pdf(path)
+            return self._pdf(content, path)
         try:
-            raw = path.read_text(encoding="utf-8-sig")
+            raw = content.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise UnsupportedFileError(f"not UTF-8 text: {exc.reason}") from exc
+        raw = raw.replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as text mode reads
         if suffix in {".html", ".htm"}:
             return self._html(raw, path)
         if suffix == ".txt":
@@ -94,9 +106,9 @@ class Reader:
         text = re.sub(r"\n{3,}", "\n\n", text).strip()
         return Document(text, parser.title or _first_heading(text) or path.stem)
 
-    def _pdf(self, path: Path) -> Document:
+    def _pdf(self, content: bytes, path: Path) -> Document:
         try:
-            reader = PdfReader(path)
+            reader = PdfReader(io.BytesIO(content))
             pages = [page.extract_text() or "" for page in reader.pages]
             title = str(reader.metadata.title) if reader.metadata and reader.metadata.title else ""
         except Exception as exc:  # pypdf raises many types for damaged files

@@ -13,26 +13,33 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from convoai_llm.rag.backend import describe, is_pg_url, open_store
-from convoai_llm.rag.embed import Embedder
-from convoai_llm.rag.index import Index, Thresholds
+from convoai_llm.rag.backend import is_pg_url, open_store
+from convoai_llm.rag.embed import DEFAULT_MODEL, TextEmbedder, load_embedder
+from convoai_llm.rag.index import Index, Language, Policy, Thresholds, tuned_policy
 from convoai_llm.rag.passage import Passage
+from convoai_llm.rag.store import ModelMismatchError, Snapshot
 from convoai_llm.rag.tokenize import Tokenizer, cjk_share
 
 if TYPE_CHECKING:
     from convoai_llm.rag.pg_index import PgDense
 
 DEFAULT_TOP_K = 3
+DEFAULT_PER_DOCUMENT = 2
 DEFAULT_THRESHOLDS = Thresholds()
+log = logging.getLogger(__name__)
 
 
 class Retriever:
-    """Hybrid retrieval (BM25 with jieba + MiniLM cosine, fused by reciprocal rank) over one store: an
-    SQLite file path, or a ``postgresql://`` URL (dense search then runs in pgvector, see ``pg_index``).
+    """Hybrid retrieval (BM25 with jieba + dense cosine, score-aware fusion, at most ``per_document``
+    chunks per document) over one store: an SQLite file path, or a ``postgresql://`` URL (dense search
+    then runs in pgvector, see ``pg_index``).
 
-    ``top_k``: passages returned by default. ``min_score``: cosine floor for dense hits; ``min_bm25``:
-    score floor for lexical hits (a chunk below both floors is never returned, so an off-topic question
-    gets no passages). ``embedder`` and ``tokenizer`` may be shared with an ingestor.
+    ``top_k``: passages returned by default. ``min_score``: cosine floor for dense hits (default: the
+    model's, ``index.MODEL_TUNING``); ``min_bm25``: score floor for lexical hits (a chunk below both floors is
+    never returned, so an off-topic question gets no passages). ``embed_model`` names the embedding model
+    (``embed.MODEL_NAMES``) unless an ``embedder`` is given; ``embedder`` and ``tokenizer`` may be shared
+    with an ingestor. A store holding another model's vectors is searched by BM25 alone, with one
+    warning per store version naming the fix (``kb reembed``).
     """
 
     def __init__(
@@ -40,16 +47,22 @@ class Retriever:
         store_path: Path | str,
         *,
         top_k: int = DEFAULT_TOP_K,
-        min_score: float = DEFAULT_THRESHOLDS.min_score,
+        min_score: float | None = None,
         min_bm25: float = DEFAULT_THRESHOLDS.min_bm25,
-        embedder: Embedder | None = None,
+        per_document: int = DEFAULT_PER_DOCUMENT,
+        embed_model: str = DEFAULT_MODEL,
+        embedder: TextEmbedder | None = None,
         tokenizer: Tokenizer | None = None,
+        policy: Policy | None = None,
     ) -> None:
         self.location: Path | str = store_path if is_pg_url(store_path) else Path(store_path)
         self.store_path = Path(store_path)  # the SQLite file (kept for callers of the file-only API)
         self.top_k = top_k
-        self.thresholds = Thresholds(min_score=min_score, min_bm25=min_bm25)
-        self._embedder = embedder or Embedder()
+        self._embedder = embedder or load_embedder(embed_model)
+        self.policy = policy or tuned_policy(
+            self._embedder.name, min_score=min_score, min_bm25=min_bm25, per_document=per_document
+        )
+        self.thresholds = self.policy.thresholds
         self._tokenizer = tokenizer or Tokenizer()
         self._pg_dense: PgDense | None = None
         if isinstance(self.location, str):
@@ -75,9 +88,9 @@ class Retriever:
         if limit <= 0 or not query.strip() or not len(index):
             return []
         terms = self._tokenizer.tokenize(query)
-        vector = self._embedder.embed_one(query)
-        dense_alone = cjk_share(query) < 0.5
-        return index.search(terms, vector, limit, self.thresholds, dense_alone=dense_alone)
+        vector = self._embedder.embed_one(query) if index.dense_ready else None
+        language: Language = "zh" if cjk_share(query) >= 0.5 else "en"
+        return index.search(terms, vector, limit, self.policy, language)
 
     async def search(self, query: str, k: int | None = None) -> list[Passage]:
         """The best passages for ``query`` (at most ``k``, default ``top_k``), computed off the event loop."""
@@ -107,7 +120,7 @@ class Retriever:
             try:
                 await self.refresh_if_changed()
             except Exception:  # a locked or damaged file must not end the watch; the old index keeps serving
-                logging.getLogger(__name__).exception("knowledge base refresh failed: %s", describe(self.location))
+                log.exception("knowledge base refresh failed")  # no path or host in the log
             await asyncio.sleep(interval_s)
 
     async def _refresh(self) -> bool:
@@ -123,11 +136,20 @@ class Retriever:
     def _build(self) -> Index:
         with open_store(self.location) as store:
             snapshot = store.snapshot()
+        ready = self._dense_ready(snapshot)
         if self._pg_dense is None:
-            return Index(snapshot)
+            return Index(snapshot, dense_ready=ready)
         from convoai_llm.rag.pg_index import PgIndex
 
-        return PgIndex(snapshot, self._pg_dense)
+        return PgIndex(snapshot, self._pg_dense, dense_ready=ready)
+
+    def _dense_ready(self, snapshot: Snapshot) -> bool:
+        stored = snapshot.embed_model
+        if stored is None or stored == self._embedder.model_id or not snapshot.chunk_ids:
+            return True
+        problem = ModelMismatchError(stored, self._embedder.model_id, len(snapshot.chunk_ids))
+        log.warning("knowledge base: %s Until then, retrieval uses BM25 only.", problem)
+        return False
 
     def close(self) -> None:
         """Releases the database connections of a PostgreSQL-backed retriever (nothing to do for SQLite)."""

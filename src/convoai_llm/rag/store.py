@@ -11,7 +11,7 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
@@ -45,6 +45,19 @@ class StoreError(RuntimeError):
     """The knowledge base file cannot be used (wrong embedding model, bad vectors...)."""
 
 
+class ModelMismatchError(StoreError):
+    """The knowledge base holds another embedding model's vectors: re-embed it before adding to it."""
+
+    def __init__(self, stored: str, wanted: str, chunks: int) -> None:
+        super().__init__(
+            f"this knowledge base holds {chunks} chunks embedded with {stored}, but the configured model is "
+            f"{wanted}; vectors of two models are never mixed. Run `convoai-llm kb reembed` to re-embed them "
+            f"with {wanted}, or set CONVOAI_RAG_EMBED_MODEL to the model the knowledge base was built with."
+        )
+        self.stored = stored
+        self.wanted = wanted
+
+
 @dataclass(frozen=True, slots=True)
 class NewChunk:
     """A chunk to write: its text, BM25 terms and embedding (float32, the store's dimension)."""
@@ -74,12 +87,16 @@ class Snapshot:
     sources: list[str]
     titles: list[str]
     embeddings: Vectors
+    positions: list[int] = field(default_factory=list)
+    """Each chunk's position in its document (0, 1, …): adjacent chunks of one source can be merged."""
+    embed_model: str | None = None
+    """The model the vectors come from (None: no vector written yet)."""
 
 
 class KnowledgeStore:
     """One SQLite knowledge-base file. Not shared across threads: open one per thread."""
 
-    def __init__(self, path: Path | str, *, model_id: str = "", dimension: int = 384) -> None:
+    def __init__(self, path: Path | str, *, model_id: str = "", dimension: int = 0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
@@ -92,7 +109,9 @@ class KnowledgeStore:
                     if statement.strip():
                         self._db.execute(statement)
         self.model_id = model_id
-        self.dimension = dimension
+        # 0: not fixed by the caller; the stored vectors' length, or the first vector written, fixes it
+        row = self._db.execute("SELECT length(embedding) FROM chunks LIMIT 1").fetchone()
+        self.dimension = dimension or (int(row[0]) // 4 if row else 0)
 
     def _has_schema(self) -> bool:
         names = "('meta', 'documents', 'chunks')"
@@ -176,9 +195,10 @@ class KnowledgeStore:
         try:
             version = self.version()
             rows = self._db.execute(
-                "SELECT c.id, c.text, c.terms, d.source, d.title, c.embedding FROM chunks c "
+                "SELECT c.id, c.text, c.terms, d.source, d.title, c.embedding, c.position FROM chunks c "
                 "JOIN documents d ON d.id = c.document_id ORDER BY c.id"
             ).fetchall()
+            model = self.embed_model()
         finally:
             self._db.execute("COMMIT")
         dimension = len(rows[0][5]) // 4 if rows else self.dimension
@@ -193,10 +213,38 @@ class KnowledgeStore:
             sources=[str(r[3]) for r in rows],
             titles=[str(r[4]) for r in rows],
             embeddings=embeddings,
+            positions=[int(r[6]) for r in rows],
+            embed_model=model,
         )
+
+    def embed_model(self) -> str | None:
+        """The embedding model whose vectors the store holds (None before the first write)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'embed_model'").fetchone()
+        return None if row is None else str(row[0])
+
+    def chunk_texts(self) -> list[tuple[int, str]]:
+        """(chunk id, text) of every chunk, for re-embedding."""
+        rows = self._db.execute("SELECT id, text FROM chunks ORDER BY id").fetchall()
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    def replace_embeddings(self, model_id: str, vectors: Sequence[tuple[int, Vectors]]) -> None:
+        """Every chunk's vector replaced and the model recorded, in one transaction: readers see either
+        the old model's vectors or the new one's, never a mix. ``vectors`` must cover every chunk."""
+        blobs = [(self._blob(vector), chunk_id) for chunk_id, vector in vectors]
+        with self._transaction():
+            if int(self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]) != len(blobs):
+                raise StoreError("the knowledge base changed during re-embedding; run it again")
+            self._db.executemany("UPDATE chunks SET embedding = ? WHERE id = ?", blobs)
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES ('embed_model', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (model_id,),
+            )
+            self._bump_version()
 
     def _blob(self, vector: Vectors) -> bytes:
         array = np.asarray(vector, dtype=np.float32).reshape(-1)
+        self.dimension = self.dimension or array.shape[0]
         if array.shape[0] != self.dimension:
             raise StoreError(f"embedding has {array.shape[0]} dimensions, the store uses {self.dimension}")
         return array.tobytes()
@@ -205,8 +253,14 @@ class KnowledgeStore:
         """The first writer records its embedding model; a different model may not mix vectors in."""
         if not self.model_id:
             return
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'embed_model'").fetchone()
-        if row is None:
-            self._db.execute("INSERT INTO meta (key, value) VALUES ('embed_model', ?)", (self.model_id,))
-        elif row[0] != self.model_id:
-            raise StoreError(f"this knowledge base holds {row[0]} vectors, not {self.model_id}")
+        stored = self.embed_model()
+        if stored == self.model_id:
+            return
+        chunks = self.chunk_count()
+        if stored is not None and chunks:
+            raise ModelMismatchError(stored, self.model_id, chunks)
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES ('embed_model', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (self.model_id,),
+        )

@@ -17,16 +17,22 @@ from convoai_llm.errors import RequestError
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
 # Top-level OpenAI request fields passed to an OpenAI-compatible upstream as the caller sent them.
+# Not `modalities` or `audio`: this server makes the speech itself, so the upstream always gets a text
+# request (a text model at OpenAI answers 400 to `modalities: ["audio"]`).
 FORWARDED_FIELDS = frozenset(
     {
         "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "n", "seed",
         "tools", "tool_choice", "parallel_tool_calls", "response_format", "presence_penalty",
         "frequency_penalty", "logit_bias", "logprobs", "top_logprobs", "user", "reasoning_effort",
-        "service_tier", "prediction", "modalities", "audio", "store", "metadata", "verbosity",
+        "service_tier", "prediction", "store", "metadata", "verbosity",
         "web_search_options", "safety_identifier", "prompt_cache_key",
     }
 )  # fmt: skip
 MESSAGE_FIELDS = ("role", "content", "name", "tool_calls", "tool_call_id")
+# The message keys OpenAI defines, by role (its spec's `ChatCompletionRequest…Message` schemas).
+_NAMED_ROLES = frozenset({"system", "developer", "user", "assistant", "function"})
+# Fields OpenAI accepts only next to a non-empty `tools`.
+_TOOLS_ONLY = ("tool_choice", "parallel_tool_calls")
 
 
 class ContentPart(BaseModel):
@@ -74,18 +80,18 @@ class Message(BaseModel):
         return "".join(p.text or "" for p in self.content if p.type == "text")
 
     def to_upstream(self) -> dict[str, Any]:
-        """Only what the OpenAI API accepts in a message."""
-        out: dict[str, Any] = {"role": self.role}
-        if isinstance(self.content, list):
-            out["content"] = [p.model_dump(exclude_none=True) for p in self.content]
-        else:
-            out["content"] = self.content
-        if self.name is not None:
+        """Only what the OpenAI API accepts in a message of this role: `name` where the role has one,
+        `tool_calls` (non-empty) on assistant turns, `tool_call_id` and a non-null `content` on tool turns;
+        never the engine's `turn_id`, `timestamp`, `metadata` or `audio`."""
+        out: dict[str, Any] = {"role": self.role, "content": _upstream_content(self.content)}
+        if self.name is not None and self.role in _NAMED_ROLES:
             out["name"] = self.name
-        if self.tool_calls is not None:
+        if self.role == "assistant" and self.tool_calls:
             out["tool_calls"] = self.tool_calls
-        if self.tool_call_id is not None:
+        if self.role == "tool":
             out["tool_call_id"] = self.tool_call_id
+            if out["content"] is None:
+                out["content"] = ""
         return out
 
 
@@ -128,11 +134,30 @@ class ChatRequest(BaseModel):
         return [self.stop] if isinstance(self.stop, str) else list(self.stop)
 
     def forwarded_params(self) -> dict[str, Any]:
-        """The OpenAI fields the caller set, as sent, for an OpenAI-compatible upstream."""
+        """The OpenAI fields the caller set, as sent, for an OpenAI-compatible upstream; never what OpenAI
+        rejects or what this server answers itself: no null values (an explicit `"temperature": null`
+        means "the default"), no empty `tools` or `stop` list, no `tool_choice`/`parallel_tool_calls`
+        without tools, no `modalities`/`audio`."""
         sent = self.model_fields_set | set(self.model_extra or {})
         dumped = self.model_dump(include=sent & set(type(self).model_fields), exclude_none=True)
         extra = self.model_extra or {}
-        return {k: dumped.get(k, extra.get(k)) for k in sent if k in FORWARDED_FIELDS}
+        params = {k: dumped.get(k, extra.get(k)) for k in sent if k in FORWARDED_FIELDS}
+        return _sendable(params)
+
+
+def _upstream_content(content: str | list[ContentPart] | None) -> str | list[dict[str, Any]] | None:
+    if isinstance(content, list):
+        return [p.model_dump(exclude_none=True) for p in content]
+    return content
+
+
+def _sendable(params: dict[str, Any]) -> dict[str, Any]:
+    """`params` without what OpenAI would reject: nulls, empty lists, tool options without tools."""
+    out = {k: v for k, v in params.items() if v is not None and v != []}
+    if not out.get("tools"):
+        for key in _TOOLS_ONLY:
+            out.pop(key, None)
+    return out
 
 
 def _param(loc: tuple[str | int, ...]) -> str:

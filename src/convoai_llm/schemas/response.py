@@ -1,17 +1,50 @@
-"""Non-streaming response bodies: a chat completion and the model list."""
+"""Non-streaming response bodies: a whole stream folded into one completion, and the model list."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
-from convoai_llm.core.pipeline import Aggregate
+from convoai_llm.events import Event, Finish, Sources, TextDelta, ToolCallDelta, Usage
+from convoai_llm.schemas.calls import CallBuffer
+
+
+@dataclass(slots=True)
+class Aggregate:
+    """A whole stream folded into one non-streaming completion (linear in the stream's length)."""
+
+    parts: list[str] = field(default_factory=list)
+    calls: CallBuffer = field(default_factory=CallBuffer)
+    finish: str = "stop"
+    usage: Usage | None = None
+    sources: tuple[dict[str, Any], ...] | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    @property
+    def tool_calls(self) -> list[dict[str, Any]]:
+        return [call.message_entry() for call in self.calls.calls("call")]
+
+    def add(self, ev: Event) -> None:
+        if isinstance(ev, TextDelta):
+            self.parts.append(ev.text)
+        elif isinstance(ev, ToolCallDelta):
+            self.calls.add(ev)
+        elif isinstance(ev, Finish):
+            self.finish = ev.reason
+        elif isinstance(ev, Usage):
+            self.usage = ev
+        elif isinstance(ev, Sources):
+            self.sources = ev.items
 
 
 def completion_body(completion_id: str, model: str, agg: Aggregate, created: int | None = None) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": agg.text or None, "refusal": None}
-    if agg.tool_calls:
-        message["tool_calls"] = [agg.tool_calls[i] for i in sorted(agg.tool_calls)]
+    if agg.calls:
+        message["tool_calls"] = agg.tool_calls
     usage = agg.usage
     extra: dict[str, Any] = {"x_convoai": {"sources": list(agg.sources)}} if agg.sources is not None else {}
     return {

@@ -6,10 +6,11 @@ text, no provider) or :func:`play_clip` (a clip from :class:`ClipLibrary`) with 
 `TTSUnavailable` maps to HTTP 503.
 """
 
+from convoai_llm.errors import TTSFailed, TTSUnavailable
 from convoai_llm.speech.clips import Clip, ClipError, ClipLibrary
 from convoai_llm.speech.piper import PiperTTS
 from convoai_llm.speech.segmenter import Segmenter
-from convoai_llm.speech.tts import EspeakTTS, Synthesis, TTSEngine, TTSFailed, TTSUnavailable
+from convoai_llm.speech.tts import EspeakTTS, Synthesis, TTSEngine
 from convoai_llm.speech.voice import play_clip, speak, speak_text
 from convoai_llm.speech.voices import VoiceSet, build_voices
 

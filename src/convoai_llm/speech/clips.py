@@ -19,11 +19,15 @@ Directory layout (``CONVOAI_AUDIO_DIR``)::
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from convoai_llm.events import AudioDelta
+from convoai_llm.speech import pcm
 from convoai_llm.speech.pcm import (
     BYTES_PER_MS,
     SAMPLE_WIDTH,
@@ -31,6 +35,7 @@ from convoai_llm.speech.pcm import (
     read_wav,
     to_engine_pcm,
 )
+from convoai_llm.speech.words import estimate
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 DEFAULT_CLIP = "default"
@@ -147,3 +152,32 @@ def _read_keywords(root: Path, clips: dict[str, Clip]) -> tuple[tuple[str, str],
         if keyword.strip():
             out.append((keyword.strip().lower(), name))
     return tuple(out)
+
+
+async def play_clip(
+    clip: Clip,
+    reply_id: str,
+    *,
+    realtime: bool = True,
+    speed: float = 1.0,
+    words: bool = False,
+) -> AsyncGenerator[AudioDelta, None]:
+    """A pre-recorded clip: its transcript, then its PCM in 1 280-byte chunks (the last short).
+
+    With `realtime`, chunk *i* leaves at start + i x 40 ms / `speed` (deadlines, so no drift);
+    `speed` 2.0 sends twice as fast as playback. Without it, chunks go out as fast as they are read.
+    With `words`, the first data delta carries word times estimated from the transcript.
+    """
+    if speed <= 0:
+        raise ValueError("speed must be positive")
+    yield AudioDelta(reply_id, transcript=clip.transcript)
+    timings = estimate(clip.transcript, clip.pcm) if words else None
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    interval = pcm.CHUNK_BYTES / pcm.BYTES_PER_MS / 1000.0 / speed
+    for index, part in enumerate(pcm.chunks(clip.pcm)):
+        if realtime and index:
+            delay = start + index * interval - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        yield AudioDelta(reply_id, data=pcm.b64(part), words=timings if index == 0 else None)

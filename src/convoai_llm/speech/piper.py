@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from convoai_llm.errors import Unavailable
+from convoai_llm.errors import TTSFailed, TTSUnavailable, Unavailable
 from convoai_llm.speech import words as word_timing
 from convoai_llm.speech.pcm import SAMPLE_RATE, limit_peak, resample
-from convoai_llm.speech.tts import Synthesis, TTSFailed, TTSUnavailable, has_words
+from convoai_llm.speech.tts import Synthesis, has_words
 
 if TYPE_CHECKING:
     from piper import PiperVoice

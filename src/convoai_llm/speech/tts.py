@@ -20,7 +20,7 @@ import shutil
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from convoai_llm.errors import ConvoError, Unavailable
+from convoai_llm.errors import TTSFailed, TTSUnavailable
 from convoai_llm.events import AudioWord
 from convoai_llm.speech import words as word_timing
 from convoai_llm.speech._script import has_han
@@ -32,18 +32,6 @@ from convoai_llm.speech.pcm import (
     read_wav_stream,
     to_engine_pcm,
 )
-
-
-class TTSUnavailable(Unavailable):
-    """No usable TTS engine (binary missing, voice missing). Maps to HTTP 503."""
-
-    code = "tts_unavailable"
-
-
-class TTSFailed(ConvoError):
-    """The engine ran but produced no audio (bad exit status, unreadable output, timeout)."""
-
-    code = "tts_failed"
 
 
 @dataclass(frozen=True, slots=True)

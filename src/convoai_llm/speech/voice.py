@@ -1,13 +1,12 @@
 """Voice: provider events in, the engine's audio events out — ordered, pipelined, cancellable.
 
-`speak` reads the provider's events in a producer task. Text goes through the sentence segmenter;
-each completed sentence starts its synthesis at once (at most `concurrency` TTS processes per
-reply, at most `max_ahead` sentences synthesized ahead of what has been sent), so sentence 1 is
-spoken while sentence 2 is still being generated. A sentence-ending mark is normally confirmed by
-the next character (is "3." followed by "5"?); when the provider pauses for `settle_ms` right
-after one, the segmenter is told to settle and the sentence goes to the TTS without waiting — after
-`settle_weak_ms` instead when the mark is a "." glued to a word, which may still turn out to be
-``example.com`` or ``Node.js``. The segmenter also cuts at clause breaks and at a length bound, so a
+`speak` reads the provider's events in a producer task. Text goes through the sentence segmenter; each
+completed sentence starts its synthesis at once (at most `concurrency` TTS processes per reply, at most
+`max_ahead` sentences ahead of what has been sent), so sentence 1 is spoken while sentence 2 is generated.
+A sentence-ending mark is normally confirmed by the next character (is "3." followed by "5"?); when
+the provider pauses for `settle_ms` right after one, the segmenter settles and the sentence goes to the
+TTS without waiting — after `settle_weak_ms` instead when the mark is a "." glued to a word, which may
+still be ``example.com`` or ``Node.js``. The segmenter also cuts at clause breaks and at a length bound, so a
 reply without a full stop is still spoken as it streams.
 
 Each sentence (or clause) becomes its transcript first (:func:`.speakable.transcript`: the text as
@@ -44,11 +43,13 @@ from dataclasses import dataclass, field
 
 from convoai_llm.events import AudioDelta, AudioWord, Event, Finish, Metadata, Started, TextDelta, Usage
 from convoai_llm.speech import pcm
-from convoai_llm.speech.clips import Clip
+from convoai_llm.speech.clips import play_clip
 from convoai_llm.speech.segmenter import Segmenter
 from convoai_llm.speech.speakable import transcript
 from convoai_llm.speech.tts import Synthesis, TTSEngine
-from convoai_llm.speech.words import estimate, shift
+from convoai_llm.speech.words import shift
+
+__all__ = ["play_clip", "speak", "speak_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,10 +198,9 @@ class _Producer:
 
 
 async def _close(events: AsyncIterator[Event]) -> None:
-    aclose = getattr(events, "aclose", None)
-    if aclose is not None:
+    if isinstance(events, AsyncGenerator):
         with contextlib.suppress(RuntimeError):  # already running elsewhere / already closed
-            await aclose()
+            await events.aclose()
 
 
 async def speak(
@@ -298,32 +298,3 @@ async def speak_text(text: str, tts: TTSEngine, *, reply_id: str, words: bool = 
     async with contextlib.aclosing(speak(source(), tts, reply_id=reply_id, words=words)) as events:
         async for event in events:
             yield event
-
-
-async def play_clip(
-    clip: Clip,
-    reply_id: str,
-    *,
-    realtime: bool = True,
-    speed: float = 1.0,
-    words: bool = False,
-) -> AsyncGenerator[AudioDelta, None]:
-    """A pre-recorded clip: its transcript, then its PCM in 1 280-byte chunks (the last short).
-
-    With `realtime`, chunk *i* leaves at start + i x 40 ms / `speed` (deadlines, so no drift);
-    `speed` 2.0 sends twice as fast as playback. Without it, chunks go out as fast as they are read.
-    With `words`, the first data delta carries word times estimated from the transcript.
-    """
-    if speed <= 0:
-        raise ValueError("speed must be positive")
-    yield AudioDelta(reply_id, transcript=clip.transcript)
-    timings = estimate(clip.transcript, clip.pcm) if words else None
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    interval = pcm.CHUNK_BYTES / pcm.BYTES_PER_MS / 1000.0 / speed
-    for index, part in enumerate(pcm.chunks(clip.pcm)):
-        if realtime and index:
-            delay = start + index * interval - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-        yield AudioDelta(reply_id, data=pcm.b64(part), words=timings if index == 0 else None)

@@ -25,12 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
+from convoai_llm.errors import TTSUnavailable
 from convoai_llm.events import AudioWord
 from convoai_llm.speech import pcm
 from convoai_llm.speech._script import Voice
 from convoai_llm.speech.piper import PiperTTS
 from convoai_llm.speech.speakable import pieces
-from convoai_llm.speech.tts import EspeakTTS, Synthesis, TTSEngine, TTSUnavailable
+from convoai_llm.speech.tts import EspeakTTS, Synthesis, TTSEngine
 from convoai_llm.speech.words import estimate, shift
 
 log = logging.getLogger("convoai_llm.speech")

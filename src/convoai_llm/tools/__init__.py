@@ -1,13 +1,12 @@
-"""Server-side tools: sources declared in a config file, and the loop that runs them inside a request.
+"""Server-side tools: sources declared in a config file (functions, webhooks, MCP servers, built-ins).
 
     registry = await ToolRegistry.from_config(path, searcher=retriever)
-    events = tool_loop(provider, preq, registry, max_passes=5, tool_timeout_s=10.0, filler="One moment.")
+    result = await registry.call(name, arguments_json, timeout_s)
 
-`tool_loop` has the contract of a provider stream (see `convoai_llm.providers.base`).
+The loop that runs them inside a request lives in the core (`convoai_llm.core.tooling`).
 """
 
-from convoai_llm.tools.loop import tool_loop
 from convoai_llm.tools.registry import ToolRegistry
 from convoai_llm.tools.tool import Tool, ToolConfigError, ToolError
 
-__all__ = ["Tool", "ToolConfigError", "ToolError", "ToolRegistry", "tool_loop"]
+__all__ = ["Tool", "ToolConfigError", "ToolError", "ToolRegistry"]

@@ -7,28 +7,15 @@ things up instead of every turn paying for retrieval.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from convoai_llm.rag.searcher import Searcher
 from convoai_llm.tools.calculator import Calculator, CalculatorError
 from convoai_llm.tools.tool import BadArguments, Tool, ToolConfigError, ToolFailed
 
 BUILTIN_NAMES = ("current_time", "calculator", "knowledge_search")
-
-
-class PassageLike(Protocol):
-    @property
-    def text(self) -> str: ...
-    @property
-    def source(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-
-
-class Searcher(Protocol):
-    async def search(self, query: str, k: int) -> Sequence[PassageLike]: ...
 
 
 def _string_arg(arguments: dict[str, Any], key: str, *, required: bool) -> str | None:

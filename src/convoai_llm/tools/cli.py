@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -23,16 +22,17 @@ def tools_group() -> None:
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Tools config file (default: CONVOAI_TOOLS_CONFIG)."),
+    typer.Option(
+        "--config", "-c", envvar="CONVOAI_TOOLS_CONFIG", help="Tools config file (default: CONVOAI_TOOLS_CONFIG)."
+    ),
 ]
 
 
 def _config_path(config: Path | None) -> Path:
-    path = config or (Path(os.environ["CONVOAI_TOOLS_CONFIG"]) if os.environ.get("CONVOAI_TOOLS_CONFIG") else None)
-    if path is None:
+    if config is None:  # the default comes from Settings (CONVOAI_TOOLS_CONFIG, .env included): see cli.py
         typer.echo("No tools config: pass --config or set CONVOAI_TOOLS_CONFIG.", err=True)
         raise typer.Exit(2)
-    return path
+    return config
 
 
 async def _list(path: Path, as_json: bool) -> list[str]:

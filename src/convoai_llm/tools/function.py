@@ -46,7 +46,7 @@ def load_callable(target: str, base_dir: Path) -> Callable[..., Any]:
         raise
     except Exception as exc:
         raise ToolConfigError(f"Cannot import {module_ref!r} for tool {target!r}: {exc}") from exc
-    fn = getattr(module, attr, None)
+    fn = vars(module).get(attr)
     if not callable(fn):
         raise ToolConfigError(f"{target!r} is not a function.")
     return fn  # type: ignore[no-any-return]

@@ -20,7 +20,8 @@ from typing import Any
 import httpx
 import orjson
 
-from convoai_llm.tools.builtin import Searcher, calculator_tool, current_time_tool, knowledge_search_tool
+from convoai_llm.rag.searcher import Searcher
+from convoai_llm.tools.builtin import calculator_tool, current_time_tool, knowledge_search_tool
 from convoai_llm.tools.config import ToolsConfig
 from convoai_llm.tools.function import function_tool
 from convoai_llm.tools.mcp_connection import McpConnection

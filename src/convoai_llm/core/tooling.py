@@ -15,7 +15,7 @@ and one `Finish`. Closing it (client hang-up) cancels running tools and closes t
 - `filler` (e.g. "One moment.") is spoken once, when a pass asks for tools without saying anything.
 - A pass that still asks for tools when `max_passes` upstream calls have been made ends the answer with
   a short apology (English, or Chinese when the user wrote Chinese) and `Finish("stop")`.
-- A provider that rejects tools (`RequestError` naming `tools`, e.g. the embedded local model) is
+- A provider that rejects tools (`RequestError` naming `tools`, e.g. a model without tool support) is
   answered without server tools.
 """
 
@@ -23,25 +23,77 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from convoai_llm.core.pipeline import start_stream
 from convoai_llm.errors import RequestError
 from convoai_llm.events import Event, Finish, FinishReason, Metadata, Started, TextDelta, ToolCallDelta, Usage
-from convoai_llm.providers.base import Provider, ProviderRequest
-from convoai_llm.tools.calls import CallBuffer, ToolCall
+from convoai_llm.providers.base import Provider, ProviderRequest, aclose_quietly, start_stream
+from convoai_llm.schemas.calls import CallBuffer, ToolCall
+from convoai_llm.settings import ToolsSettings
+from convoai_llm.text import join_spoken, language_of, last_user_text
 from convoai_llm.tools.registry import ToolRegistry
 from convoai_llm.tools.tool import ToolError
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("convoai_llm.tools.loop")
 
 APOLOGY_EN = "Sorry, I couldn't finish that just now. Could you ask me again, maybe in a different way?"
 APOLOGY_ZH = "抱歉，这个问题我暂时没能处理完，请换个方式再问我一次。"  # noqa: RUF001
-CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 CANCEL_WAIT_S = 2.0
+
+
+@dataclass(slots=True)
+class Pass:
+    """What one provider call said and asked for."""
+
+    said: list[str] = field(default_factory=list)
+    calls: CallBuffer = field(default_factory=CallBuffer)
+    finish: FinishReason | None = None
+
+
+@dataclass(slots=True)
+class LoopState:
+    messages: list[dict[str, Any]]
+    spoken: str = ""
+    """The text sent so far (its last character decides whether the next piece needs a space)."""
+    usage: Usage | None = None
+    filler_sent: bool = False
+
+    def say(self, text: str) -> TextDelta:
+        piece = join_spoken(self.spoken, text)
+        self.spoken = (self.spoken + piece)[-1:]
+        return TextDelta(piece)
+
+    def add_usage(self, ev: Usage) -> None:
+        u = self.usage
+        self.usage = (
+            ev if u is None else Usage(u.prompt_tokens + ev.prompt_tokens, u.completion_tokens + ev.completion_tokens)
+        )
+
+
+class ToolLoop:
+    """The loop with its registry and settings, built once at start-up."""
+
+    def __init__(self, registry: ToolRegistry, settings: ToolsSettings) -> None:
+        self.registry = registry
+        self.settings = settings
+
+    def run(self, provider: Provider, preq: ProviderRequest) -> AsyncIterator[Event]:
+        s = self.settings
+        return tool_loop(
+            provider, preq, self.registry, max_passes=s.max_passes, tool_timeout_s=s.timeout_s,
+            max_result_chars=s.max_result_chars, filler=s.filler or None, apology=s.apology,
+        )  # fmt: skip
+
+    async def start(self) -> None:
+        return None
+
+    async def ready(self) -> bool:
+        return True
+
+    async def aclose(self) -> None:
+        await self.registry.aclose()
 
 
 async def tool_loop(
@@ -64,79 +116,74 @@ async def tool_loop(
             async for ev in stream:
                 yield ev
             return
-        messages = list(request.messages)
-        usage: Usage | None = None
+        state = LoopState(list(request.messages))
         finish: FinishReason | None = None
-        last_char = ""
-        filler_sent = False
         for pass_no in range(1, max(1, max_passes) + 1):
             if pass_no > 1:
-                stream, _ = await start_stream(provider, replace(request, messages=messages))
-            buffer = CallBuffer()
-            said: list[str] = []
-            finish = None
-            async for ev in stream:
-                if isinstance(ev, TextDelta):
-                    if not ev.text:
-                        continue
-                    piece = joined(last_char, ev.text) if not said else ev.text
-                    said.append(ev.text)
-                    last_char = piece[-1]
-                    yield TextDelta(piece)
-                elif isinstance(ev, ToolCallDelta):
-                    buffer.add(ev)
-                elif isinstance(ev, Usage):
-                    usage = (
-                        ev
-                        if usage is None
-                        else Usage(
-                            usage.prompt_tokens + ev.prompt_tokens, usage.completion_tokens + ev.completion_tokens
-                        )
-                    )
-                elif isinstance(ev, Finish):
-                    finish = ev.reason
-                elif isinstance(ev, Metadata):
-                    if pass_no == 1:
-                        yield ev
-                elif not isinstance(ev, Started):
-                    yield ev
-            if not buffer:
+                stream, _ = await start_stream(provider, replace(request, messages=state.messages))
+            result = Pass()
+            async for ev in one_pass(stream, state, result, first=pass_no == 1):
+                yield ev
+            finish = result.finish
+            if not result.calls:
                 break
             if pass_no >= max_passes:
                 log.warning("tool loop: still asking for tools after %d passes; apologising", pass_no)
-                text = joined(last_char, apology or apology_for(messages))
-                yield TextDelta(text)
+                yield state.say(apology or apology_for(state.messages))
                 finish = "stop"
                 break
-            calls = buffer.calls(f"call_{pass_no}")
+            calls = result.calls.calls(f"call_{pass_no}")
             tasks = [
-                asyncio.create_task(execute(registry, call, tool_timeout_s, max_result_chars), name=f"tool-{call.name}")
-                for call in calls
+                asyncio.create_task(execute(registry, c, tool_timeout_s, max_result_chars), name=f"tool-{c.name}")
+                for c in calls
             ]
-            if filler and not filler_sent and not said:
-                filler_sent = True
-                piece = joined(last_char, filler)
-                last_char = piece[-1:]
-                yield TextDelta(piece)
+            if filler and not state.filler_sent and not result.said:
+                state.filler_sent = True
+                yield state.say(filler)
             results = await asyncio.gather(*tasks)
             tasks = []
-            messages.append(
-                {
-                    "role": "assistant",
-                    "content": "".join(said) or None,
-                    "tool_calls": [c.message_entry() for c in calls],
-                }
-            )
-            messages.extend(
-                {"role": "tool", "tool_call_id": call.id, "content": result}
-                for call, result in zip(calls, results, strict=True)
-            )
-        if usage is not None:
-            yield usage
+            state.messages.extend(tool_messages(result, calls, results))
+        if state.usage is not None:
+            yield state.usage
         yield Finish(finish if finish is not None and finish != "tool_calls" else "stop")
     finally:
         await cancel(tasks)
-        await close(stream)
+        await aclose_quietly(stream)
+
+
+async def one_pass(
+    stream: AsyncIterator[Event], state: LoopState, result: Pass, *, first: bool
+) -> AsyncIterator[Event]:
+    """One provider call: text goes on at once (joined to what was said before), tool calls are kept."""
+    async for ev in stream:
+        if isinstance(ev, TextDelta):
+            if ev.text:
+                piece = state.say(ev.text) if not result.said else TextDelta(ev.text)
+                if result.said:
+                    state.spoken = ev.text[-1]
+                result.said.append(ev.text)
+                yield piece
+        elif isinstance(ev, ToolCallDelta):
+            result.calls.add(ev)
+        elif isinstance(ev, Usage):
+            state.add_usage(ev)
+        elif isinstance(ev, Finish):
+            result.finish = ev.reason
+        elif isinstance(ev, Metadata):
+            if first:
+                yield ev
+        elif not isinstance(ev, Started):
+            yield ev
+
+
+def tool_messages(result: Pass, calls: list[ToolCall], results: list[str]) -> list[dict[str, Any]]:
+    """The assistant message asking for the calls, then one `tool` message per result."""
+    assistant = {"role": "assistant", "content": "".join(result.said) or None,
+                 "tool_calls": [c.message_entry() for c in calls]}  # fmt: skip
+    return [
+        assistant,
+        *({"role": "tool", "tool_call_id": c.id, "content": r} for c, r in zip(calls, results, strict=True)),
+    ]
 
 
 def upstream_request(provider: Provider, preq: ProviderRequest, registry: ToolRegistry) -> ProviderRequest:
@@ -173,23 +220,8 @@ async def execute(registry: ToolRegistry, call: ToolCall, timeout_s: float, max_
     return result
 
 
-def joined(last_char: str, text: str) -> str:
-    """`text` with a leading space when it would otherwise run into the text already sent."""
-    if not last_char or not text or last_char.isspace() or text[0].isspace():
-        return text
-    if ord(last_char) >= 0x2E80 or ord(text[0]) >= 0x2E80:  # CJK text is written without spaces
-        return text
-    return " " + text
-    return text
-
-
 def apology_for(messages: list[dict[str, Any]]) -> str:
-    for message in reversed(messages):
-        if message.get("role") == "user":
-            content = message.get("content")
-            text = content if isinstance(content, str) else str(content or "")
-            return APOLOGY_ZH if CJK.search(text) else APOLOGY_EN
-    return APOLOGY_EN
+    return APOLOGY_ZH if language_of(last_user_text(messages)) == "zh" else APOLOGY_EN
 
 
 async def cancel(tasks: list[asyncio.Task[str]]) -> None:
@@ -201,9 +233,3 @@ async def cancel(tasks: list[asyncio.Task[str]]) -> None:
     for task in tasks:
         if task.done() and not task.cancelled():
             task.exception()
-
-
-async def close(stream: AsyncIterator[Event]) -> None:
-    aclose = getattr(stream, "aclose", None)
-    if aclose is not None:
-        await aclose()

@@ -1,20 +1,46 @@
-"""One settings object, read from the environment and `.env`, passed explicitly everywhere."""
+"""Settings: read once from the environment and `.env`, then handed out in groups.
+
+`Settings` is the flat, documented list of environment variables (names unchanged since the first
+release; `env.example` and the README list every one, and a test checks they agree). Components never
+see it whole: each receives only its group — `server`, `upstream`, `local`, `rag`, `audio`, `tools`,
+`limits`, `turns` — a frozen dataclass built from it at start-up. The `kb` and `tools` CLIs read the
+same `Settings`, so a value in `.env` reaches every command.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from convoai_llm.settings.groups import (
+    AudioSettings,
+    FallbackUpstream,
+    LimitsSettings,
+    LocalModelSettings,
+    RagSettings,
+    ServerSettings,
+    ToolsSettings,
+    TurnSettings,
+    UpstreamSettings,
+)
+
+__all__ = [
+    "AudioSettings",
+    "FallbackUpstream",
+    "LimitsSettings",
+    "LocalModelSettings",
+    "RagSettings",
+    "ServerSettings",
+    "Settings",
+    "ToolsSettings",
+    "TurnSettings",
+    "UpstreamSettings",
+]
+
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
-
-
-class FallbackUpstream(BaseModel):
-    base_url: str
-    api_key: SecretStr | None = None
-    model: str | None = None
 
 
 class Settings(BaseSettings):
@@ -101,6 +127,14 @@ class Settings(BaseSettings):
     rag_report_sources: bool = False
     """Send the passages used as a `choices: []` chunk with `x_convoai.sources` (a request may set
     `rag_sources: true/false`)."""
+    # retrieval (issue 18): embedding model and passages per document
+    rag_embed_model: Literal["use-multilingual", "minilm"] = "use-multilingual"
+    """Embedding model: multilingual (Chinese + English) or MiniLM (English only). A change needs
+    `convoai-llm kb reembed`; until then the KB is searched by BM25 alone."""
+    rag_per_document: int = Field(default=2, ge=1, le=10)
+    """At most this many chunks of one document among the passages (neighbours merged into one)."""
+    kb_max_file_mb: float = Field(default=20.0, gt=0)
+    """`kb add` skips files larger than this (and says so)."""
 
     # --- audio route
     audio_dir: Path | None = None
@@ -167,3 +201,63 @@ class Settings(BaseSettings):
     @property
     def upstream_base_url(self) -> str:
         return (self.openai_base_url or DEFAULT_OPENAI_BASE_URL).rstrip("/")
+
+    @property
+    def server(self) -> ServerSettings:
+        return ServerSettings(
+            self.host, self.port, tuple(self.api_keys), self.max_body_bytes, self.body_timeout_s,
+            self.keepalive_interval_s, self.log_level, self.shutdown_grace_s,
+        )  # fmt: skip
+
+    @property
+    def upstream(self) -> UpstreamSettings:
+        return UpstreamSettings(
+            base_url=self.upstream_base_url, api_key=self.openai_api_key,
+            forward_caller_token=self.openai_api_key is None and not self.api_keys,
+            connect_timeout_s=self.upstream_connect_timeout_s, first_byte_timeout_s=self.upstream_first_byte_timeout_s,
+            chunk_timeout_s=self.upstream_chunk_timeout_s, max_connections=self.upstream_max_connections,
+            default_model=self.default_model, retries=self.upstream_retries, retry_base_s=self.upstream_retry_base_s,
+            retry_max_wait_s=self.upstream_retry_max_wait_s, fallbacks=tuple(self.fallback_upstreams),
+        )  # fmt: skip
+
+    @property
+    def local(self) -> LocalModelSettings:
+        return LocalModelSettings(
+            self.local_model_path, self.local_model_name, self.local_n_ctx, self.local_n_threads,
+            self.local_temperature, self.local_max_tokens, self.local_max_queue,
+        )  # fmt: skip
+
+    @property
+    def rag(self) -> RagSettings:
+        return RagSettings(
+            self.kb_path, self.kb_url, self.rag_waiting_message, self.rag_top_k, self.rag_min_score,
+            self.rag_timeout_s, self.rag_refresh_interval_s, self.rag_report_sources, self.rag_embed_model,
+            self.rag_per_document,
+        )  # fmt: skip
+
+    @property
+    def audio(self) -> AudioSettings:
+        return AudioSettings(
+            self.audio_dir, self.audio_mode, self.audio_realtime, self.audio_speed, self.audio_transcript_first,
+            self.audio_words, self.speak_assistant_last, self.tts_english_voice, self.piper_model,
+        )  # fmt: skip
+
+    @property
+    def tools(self) -> ToolsSettings:
+        return ToolsSettings(
+            self.tools_config, self.tools_max_passes, self.tools_timeout_s, self.tools_max_result_chars,
+            self.tools_filler, self.tools_apology,
+        )  # fmt: skip
+
+    @property
+    def limits(self) -> LimitsSettings:
+        return LimitsSettings(
+            self.max_inflight, self.rate_limit_rps, self.rate_limit_burst, self.max_streams_per_key,
+            self.redis_url, self.redis_fail_open, self.redis_timeout_s, self.redis_stream_lease_s,
+        )  # fmt: skip
+
+    @property
+    def turns(self) -> TurnSettings:
+        metadata = {"chat": self.chat_custom_metadata, "rag": self.rag_custom_metadata,
+                    "audio": self.audio_custom_metadata}  # fmt: skip
+        return TurnSettings(self.text_assistant_last, metadata)

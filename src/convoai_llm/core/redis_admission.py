@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from convoai_llm.errors import RateLimited, Unavailable
-from convoai_llm.settings import Settings
+from convoai_llm.settings import LimitsSettings
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class RedisLimiter:
         self._outage = False
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RedisLimiter:
+    def from_settings(cls, settings: LimitsSettings) -> RedisLimiter:
         assert settings.redis_url
         client = Redis.from_url(
             settings.redis_url,
@@ -109,6 +109,9 @@ class RedisLimiter:
             fail_open=settings.redis_fail_open,
             lease_s=settings.redis_stream_lease_s,
         )
+
+    async def start(self) -> None:
+        return None
 
     async def ready(self) -> bool:
         """Readiness: Redis answers (or, failing open, the limiter works without it)."""
