@@ -104,7 +104,7 @@ bench: setup-dev
 bench-speech: setup-dev
 	$(BIN)/pip install -q -e '.[speech-bench]'
 	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/recognizer.txt
-	$(BIN)/python bench/speech_bench.py
+	$(BIN)/python -m bench.speech_bench
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

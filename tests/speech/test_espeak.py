@@ -52,6 +52,9 @@ async def test_longer_text_gives_longer_audio() -> None:
 async def test_chinese_uses_the_pinyin_voice_and_speaks() -> None:
     tts = EspeakTTS("cmn-latn-pinyin")
     assert tts.command("你好")[1:3] == ["-v", "cmn-latn-pinyin"]
+    by_script = EspeakTTS()  # no voice: chosen per call, as before voice sets
+    assert by_script.command("Hello 世界")[1:3] == ["-v", "cmn-latn-pinyin"]
+    assert by_script.command("Hello world")[1:3] == ["-v", "en-us"]
     result = await tts.synthesize("你好，今天天气很好。")
     assert 1.0 < result.duration_ms / 1000 < 6.0  # 9 syllables
     assert spoken_span_ms(result.pcm) > 800

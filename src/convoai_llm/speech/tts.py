@@ -23,6 +23,7 @@ from typing import Protocol, runtime_checkable
 from convoai_llm.errors import TTSFailed, TTSUnavailable
 from convoai_llm.events import AudioWord
 from convoai_llm.speech import words as word_timing
+from convoai_llm.speech._script import has_han
 from convoai_llm.speech.pcm import (
     BYTES_PER_MS,
     HEADROOM_DB,
@@ -62,9 +63,13 @@ def has_words(text: str) -> bool:
 
 @dataclass
 class EspeakTTS:
-    """espeak-ng through its command line, in one voice; one short-lived process per piece of text."""
+    """espeak-ng through its command line; one short-lived process per piece of text.
 
-    voice: str = "en-us"
+    `voice` None (the default, as before voice sets): `cmn-latn-pinyin` for text with a Han character,
+    else `en-us`, per call. A `VoiceSet` gives each engine one voice and cuts mixed text into runs.
+    """
+
+    voice: str | None = None
     binary: str = "espeak-ng"
     words_per_minute: int = 175
     timeout_s: float = 10.0
@@ -85,7 +90,8 @@ class EspeakTTS:
         # The text is the last argument with a leading space, so it is never read as an option
         # ("--help" is spoken). Not stdin: a child left reading a pipe whose writer was cancelled
         # under uvloop waited for EOF forever and held up the hang-up (seen in tests).
-        return [self.binary, "-v", self.voice, "-s", str(self.words_per_minute), "--stdout", " " + text]
+        voice = self.voice or ("cmn-latn-pinyin" if has_han(text) else "en-us")
+        return [self.binary, "-v", voice, "-s", str(self.words_per_minute), "--stdout", " " + text]
 
     async def synthesize(self, text: str) -> Synthesis:
         spoken = " ".join(text.split())

@@ -107,7 +107,7 @@ class VoiceSet:
 
 
 def build_voices(
-    english: EnglishVoice = "piper",
+    english: EnglishVoice = "espeak",
     *,
     piper_model: Path | None = None,
     piper_threads: int = 1,
