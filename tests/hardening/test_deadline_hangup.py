@@ -39,11 +39,6 @@ def hang_up_after(url: str, body: dict[str, object], seconds: float) -> float:
     return time.monotonic()
 
 
-@pytest.mark.xfail(
-    reason="passes under plain uvicorn (before merging main's server/ protocol guard); under "
-    "GuardedHttpToolsProtocol the app no longer sees the hang-up before the first byte: to be found with server/",
-    strict=False,
-)
 def test_hang_up_before_first_byte_closes_the_upstream(serve: ServeFn, upstream: MockUpstream) -> None:
     server = serve(openai_base_url=upstream.url, openai_api_key="k", upstream_retries=0)
     for stream in (False, True):
