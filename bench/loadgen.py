@@ -55,6 +55,16 @@ class Opts:
     stream_timeout_s: float
     run_id: str
     client: str = "raw"
+    headers: dict[str, str] = field(default_factory=dict)
+    """Extra request headers (e.g. a gateway's routing headers, or an h2c upgrade offer)."""
+
+    @property
+    def all_headers(self) -> dict[str, str]:
+        return {**HEADERS, **self.headers}
+
+    @property
+    def raw_extra(self) -> bytes:
+        return b"".join(b"%s: %s\r\n" % (k.encode(), v.encode()) for k, v in self.headers.items())
 
 
 @dataclass
@@ -115,7 +125,7 @@ async def one_stream(session: aiohttp.ClientSession, o: Opts, tag: str) -> tuple
     closed_at: float | None = None
     try:
         async with asyncio.timeout(o.stream_timeout_s):
-            resp = await session.post(o.url, data=body_for(o.model, tag, True), headers=HEADERS)
+            resp = await session.post(o.url, data=body_for(o.model, tag, True), headers=o.all_headers)
             try:
                 if resp.status != 200:
                     r.error = f"http {resp.status}"
@@ -189,7 +199,8 @@ class RawConn(asyncio.Protocol):
     httptools and does O(1) work per read once the first content event has been seen.
     """
 
-    def __init__(self, stall_s: float) -> None:
+    def __init__(self, stall_s: float, extra_headers: bytes = b"") -> None:
+        self.extra_headers = extra_headers
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.stall_s = stall_s
@@ -229,8 +240,8 @@ class RawConn(asyncio.Protocol):
         self.t0 = time.monotonic()
         self.transport.write(
             b"POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
-            b"Authorization: Bearer bench\r\nAccept: text/event-stream\r\nContent-Length: %d\r\n\r\n%s"
-            % (path.encode(), host.encode(), len(body), body)
+            b"Authorization: Bearer bench\r\nAccept: text/event-stream\r\n%sContent-Length: %d\r\n\r\n%s"
+            % (path.encode(), host.encode(), self.extra_headers, len(body), body)
         )
         return self.fut
 
@@ -348,7 +359,7 @@ async def raw_stream(
     try:
         async with asyncio.timeout(o.stream_timeout_s):
             if conn is None or conn.closed:
-                _, conn = await loop.create_connection(lambda: RawConn(o.stall_ms / 1000), host, port)
+                _, conn = await loop.create_connection(lambda: RawConn(o.stall_ms / 1000, o.raw_extra), host, port)
             fut = conn.request(host, path, body_for(o.model, tag, True))
             r = await fut
             r.total_ms = (r.end - t0) * 1000  # include the connect when there was one
@@ -501,7 +512,7 @@ async def run_nonstream(o: Opts) -> dict[str, Any]:
                 t = time.monotonic()
                 try:
                     async with asyncio.timeout(o.stream_timeout_s):
-                        async with s.post(o.url, data=body, headers=HEADERS) as resp:
+                        async with s.post(o.url, data=body, headers=o.all_headers) as resp:
                             data = await resp.read()
                             if resp.status != 200 or b'"choices"' not in data:
                                 errors[f"http {resp.status}"] += 1
@@ -544,7 +555,7 @@ async def run_hangup(o: Opts) -> dict[str, Any]:
         async with sem:
             try:
                 async with asyncio.timeout(o.stream_timeout_s):
-                    _, conn = await loop.create_connection(lambda: RawConn(o.stall_ms / 1000), host, port)
+                    _, conn = await loop.create_connection(lambda: RawConn(o.stall_ms / 1000, o.raw_extra), host, port)
                     conn.hangup_after = o.hangup_after
                     r = await conn.request(host, path, body_for(o.model, tag, True))
             except TimeoutError:
@@ -610,6 +621,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--model", default="mock-gpt")
     ap.add_argument("--run-id", default="r")
     ap.add_argument("--client", default="raw", choices=["raw", "aiohttp"], help="stream/soak client")
+    ap.add_argument("--header", action="append", default=[], metavar="NAME:VALUE", help="extra request header")
     ap.add_argument("--out", default="-")
     a = ap.parse_args(argv)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -631,6 +643,7 @@ def main(argv: list[str] | None = None) -> None:
         stream_timeout_s=a.stream_timeout_s,
         run_id=a.run_id,
         client=a.client,
+        headers={k.strip(): v.strip() for k, v in (h.split(":", 1) for h in a.header)},
     )
     import uvloop
 

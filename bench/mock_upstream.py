@@ -12,6 +12,9 @@ whether it ran to the end, and when the peer closed the connection. ``GET /_benc
 and clears those records; ``GET /_bench/stats`` returns counters.
 
 Run: ``python -m bench.mock_upstream --port 9100``; prints ``READY <port>`` once listening.
+``--strict`` answers a request OpenAI would reject as OpenAI does (400 and its error body: fields and
+message keys its spec does not define, wrong types; ``tests/openai_rules.py``, which reads the spec from
+``../shared``); off by default, since checking every body costs ~1 ms of the mock's CPU per request.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class MockConfig:
     deltas: int = 64
     nonstream_delay_s: float = 0.0
     model: str = "mock-gpt"
+    strict: bool = False
 
 
 @dataclass
@@ -193,6 +197,11 @@ class MockServer:
         self.payloads = Payloads(cfg)
         self.stats = Stats()
         self.seq = 0
+        self.rules: Any = None
+        if cfg.strict:
+            from tests.openai_rules import ChatRules
+
+            self.rules = ChatRules.best()
 
 
 class MockProtocol(asyncio.Protocol):
@@ -311,6 +320,11 @@ class MockProtocol(asyncio.Protocol):
         except orjson.JSONDecodeError:
             self.respond(b"400 Bad Request", b'{"error":{"message":"bad json","type":"invalid_request_error"}}')
             return
+        if srv.rules is not None:
+            rejection = srv.rules.check(req)
+            if rejection is not None:
+                self.respond(b"400 Bad Request", orjson.dumps(rejection.body()))
+                return
         srv.seq += 1
         cid = b"chatcmpl-mock%d" % srv.seq
         tracked: Tracked | None = None
@@ -363,9 +377,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--deltas", type=int, default=64)
     ap.add_argument("--nonstream-delay-ms", type=float, default=0.0)
     ap.add_argument("--no-uvloop", action="store_true")
+    ap.add_argument("--strict", action="store_true", help="reject what OpenAI rejects (400, its error body)")
     a = ap.parse_args(argv)
     raise_nofile()
-    cfg = MockConfig(pacing_s=a.pacing_ms / 1000, deltas=a.deltas, nonstream_delay_s=a.nonstream_delay_ms / 1000)
+    cfg = MockConfig(pacing_s=a.pacing_ms / 1000, deltas=a.deltas, nonstream_delay_s=a.nonstream_delay_ms / 1000,
+                     strict=a.strict)  # fmt: skip
     with contextlib.suppress(KeyboardInterrupt):
         if a.no_uvloop:
             asyncio.run(serve(a.host, a.port, cfg))

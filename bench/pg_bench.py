@@ -38,8 +38,8 @@ sys.path.insert(0, str(ROOT))
 from tests.rag.eval_set import QUESTIONS  # noqa: E402
 
 from bench.rag_bench import distractor, quality  # noqa: E402
-from convoai_llm.rag.embed import Embedder  # noqa: E402
 from convoai_llm.rag.ingest import Ingestor, collect_files  # noqa: E402
+from convoai_llm.rag.minilm import MiniLMEmbedder as Embedder  # noqa: E402
 from convoai_llm.rag.pg_store import PgStore  # noqa: E402
 from convoai_llm.rag.retrieve import Retriever  # noqa: E402
 from convoai_llm.rag.store import KnowledgeStore, NewChunk  # noqa: E402

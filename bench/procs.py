@@ -26,6 +26,17 @@ LITELLM_VENV = BENCH / ".venv-litellm"
 # Pinned: an audited release from before the March 2026 supply-chain compromise of the PyPI package
 # (1.82.7/1.82.8 carried a credential stealer); bump deliberately, never float.
 LITELLM_SPEC = "litellm[proxy]==1.82.6"
+# Portkey's gateway: versions pinned in bench/portkey/package.json + package-lock.json (npm ci).
+PORTKEY_DIR = BENCH / "portkey"
+PORTKEY_ENTRY = PORTKEY_DIR / "node_modules" / "@portkey-ai" / "gateway" / "build" / "start-server.js"
+# On Node 20 every request fails with "TypeError: immutable" (Portkey-AI/gateway#1389): the gateway appends
+# headers to the upstream fetch() Response, whose headers are immutable. Pinning @hono/node-server to 1.14.2
+# (the npm override) is not enough with Node 20's own fetch; the fix of PR #1390 in its smallest form is to
+# copy the Response before its headers are changed. Applied to the built file, once, after npm ci.
+PORTKEY_PATCH = (
+    b"this.updateHeaders(i,n.cacheStatus,o)",
+    b"i=new Response(i.body,i),this.updateHeaders(i,n.cacheStatus,o)",
+)
 
 
 def raise_nofile() -> None:
@@ -119,6 +130,34 @@ def ensure_litellm_venv() -> Path:
     subprocess.run([pip, "install", "-q", "--upgrade", "pip"], check=True)
     subprocess.run([pip, "install", "-q", LITELLM_SPEC], check=True)
     return cli
+
+
+def ensure_server_extras() -> Path:
+    """Install bench/requirements-servers.txt (granian) into this virtualenv when missing; returns granian's CLI."""
+    cli = Path(PY).parent / "granian"
+    if not cli.exists():
+        print("[bench] installing bench/requirements-servers.txt (one time)", flush=True)
+        req = str(BENCH / "requirements-servers.txt")
+        subprocess.run([PY, "-m", "pip", "install", "-q", "-r", req], check=True)
+    return cli
+
+
+def ensure_portkey() -> Path:
+    """Install Portkey's gateway from the committed lockfile (npm ci) when missing, patch it; returns its entry."""
+    if not PORTKEY_ENTRY.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            raise RuntimeError("npm is not installed (Debian: apt-get install nodejs npm)")
+        print(f"[bench] installing Portkey's gateway into {PORTKEY_DIR} (npm ci, one time)", flush=True)
+        cmd = [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"]
+        subprocess.run(cmd, cwd=str(PORTKEY_DIR), check=True)
+    code = PORTKEY_ENTRY.read_bytes()
+    old, new = PORTKEY_PATCH
+    if new not in code:
+        if code.count(old) != 1:
+            raise RuntimeError("Portkey's build changed: the immutable-headers patch no longer applies")
+        PORTKEY_ENTRY.write_bytes(code.replace(old, new))
+    return PORTKEY_ENTRY
 
 
 @dataclass

@@ -139,7 +139,15 @@ def public(models: list[str], beir_dir: Path | None, limit: int | None) -> None:
                 if unknown is not None:
                     share = statistics.mean(unknown(t) for _, t in list(dataset.documents.values())[:200])
                     print(f"  [UNK] share of word pieces (first 200 documents): {share:.2f}")
-                retriever = Retriever(db, embedder=load_embedder(model, threads=1), tokenizer=tokenizer)
+                query_embedder = load_embedder(model, threads=1)
+                timings = []
+                for question, _ in dataset.queries[:500]:
+                    started = time.perf_counter()
+                    query_embedder.embed_one(question)
+                    timings.append((time.perf_counter() - started) * 1000)
+                timings.sort()
+                print(f"  query embedding alone: p50 {statistics.median(timings):.1f} ms, p95 {timings[475]:.1f} ms")
+                retriever = Retriever(db, embedder=query_embedder, tokenizer=tokenizer)
                 print("  variant        nDCG@10  Recall@10  MRR@10  query p50 / p95 ms")
                 for name, policy in variants(model).items():
                     retriever.policy = policy

@@ -77,7 +77,13 @@ def main() -> None:
         docs, db = Path(folder) / "docs", Path(folder) / "kb.sqlite3"
         docs.mkdir()
         write_docs(docs, args.docs)
-        env = {**os.environ, "CONVOAI_KB_PATH": str(db), "CONVOAI_RAG_REFRESH_INTERVAL_S": "2"}
+        # An upstream that is never called (only the KB routes are measured): no local model to load.
+        env = {
+            **os.environ,
+            "CONVOAI_KB_PATH": str(db),
+            "CONVOAI_RAG_REFRESH_INTERVAL_S": "2",
+            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+        }
         subprocess.run([BIN / "convoai-llm", "kb", "add", str(EXAMPLES), "--db", str(db)], env=env, check=True)
         port = free_port()
         server = subprocess.Popen(
@@ -88,13 +94,15 @@ def main() -> None:
         )
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-                for _ in range(300):
+                for _ in range(600):
                     try:
-                        if client.get("/readyz").status_code == 200:
+                        if client.get("/healthz").status_code == 200:
                             break
                     except httpx.TransportError:
                         pass
-                    time.sleep(0.2)
+                    time.sleep(0.5)
+                else:
+                    raise SystemExit("the server did not start within 5 minutes")
                 before: dict[str, list[float]] = {}
                 stop = threading.Event()
                 thread = threading.Thread(target=sample, args=(client, stop, before))

@@ -32,6 +32,25 @@ def lv(out: Json, level: int, target: str) -> Json | None:
     return res
 
 
+def behind_portkey(out: Json, target: str) -> list[str]:
+    """The figures on which ``target`` did worse than Portkey's gateway in this run (lower is better except
+    requests/s and upstream closes)."""
+    behind: list[str] = []
+    for level in sorted(out.get("levels", {}), key=int):
+        ours, theirs = out["levels"][level].get(target), out["levels"][level].get("portkey")
+        for key in ("added_ttft_p50", "added_ttft_p99", "added_gap_p99"):
+            a, b = (ours or {}).get(key), (theirs or {}).get(key)
+            if a is not None and b is not None and a > b:
+                behind.append(f"{key.removeprefix('added_')} at {level} ({f(a)} vs {f(b)} ms)")
+    ns = out.get("nonstream", {})
+    if target in ns and "portkey" in ns and ns[target]["rps"] < ns["portkey"]["rps"]:
+        behind.append("non-streaming req/s")
+    hu = out.get("hangup", {})
+    if target in hu and "portkey" in hu and hu[target]["upstream_closed"] < hu["portkey"]["upstream_closed"]:
+        behind.append("hang-ups closed")
+    return behind
+
+
 def verdicts(out: Json) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
 
@@ -75,6 +94,14 @@ def verdicts(out: Json) -> list[tuple[str, str, str]]:
                 s,
                 (ratio is not None and ratio >= 5) or (sl == 0 and s > 0),
                 f"{s} vs {sl} ({f(ratio, 1)}x)" if sl else f"{s} vs {sl}",
+            )
+        if "portkey" in out.get("targets_run", []):
+            behind = behind_portkey(out, target)
+            check(
+                f"ahead of Portkey on every figure both have{sfx}",
+                len(behind),
+                not behind,
+                "ahead on all" if not behind else "behind on " + "; ".join(behind),
             )
         h = out.get("hangup", {}).get(target)
         if h:
@@ -208,6 +235,17 @@ def markdown(out: Json, cmd: str) -> str:
                 f"| {t} | {h['hangups']} | {h['upstream_closed']} | {f(h['close_ms_p50'])} | "
                 f"{f(h['close_ms_max'])} | "
                 f"{h['ran_to_end']} | {f(h['ran_to_end_ms_p50'], 0)} |"
+            )
+    if out.get("burst"):
+        b0 = next(iter(out["burst"].values()))
+        L += ["", f"## Burst: {b0['streams']} streams starting within {cfg.get('burst_window_s')} s", ""]
+        L.append("| target | ok / total | stalled | TTFT p50 / p99 ms | added TTFT p99 ms | server cores | load |")
+        L.append("|---|---|---|---|---|---|---|")
+        for t, b in out["burst"].items():
+            L.append(
+                f"| {t} | {b['ok']} / {b['streams']} | {b['stalled_streams']} | {f(b['ttft_p50'])} / "
+                f"{f(b['ttft_p99'])} | {f(b.get('added_ttft_p99'), 1, True) if t != 'direct' else '-'} | "
+                f"{b['server_cpu_util']:.2f} | {b['loadavg']} |"
             )
     if out.get("nonstream"):
         L += ["", f"## Non-streaming (concurrency {cfg.get('nonstream_concurrency')})", ""]

@@ -31,7 +31,7 @@ class Config:
     min_samples: int = 45  # TTFT samples per (target, level), pooled over rounds
     pacing_ms: float = 20.0
     deltas: int = 64
-    targets: list[str] = field(default_factory=lambda: ["direct", "convoai-llm", "litellm"])
+    targets: list[str] = field(default_factory=lambda: ["direct", "convoai-llm", "litellm", "portkey"])
     ceiling: bool = False
     ceiling_max: int = 4000
     nonstream_s: float = 10.0
@@ -41,6 +41,9 @@ class Config:
     soak_streams: int = 256
     soak_targets: list[str] = field(default_factory=lambda: ["convoai-llm"])
     profile_s: float = 0.0
+    burst_streams: int = 1000  # streams that all start within burst_window_s (0: no burst phase)
+    burst_window_s: float = 1.0
+    burst_skip: tuple[str, ...] = ("litellm",)  # targets that already fail at 64 streams
     profile_streams: int = 256
     out_dir: Path = ROOT / "bench" / "results"
     fail_error_rate: float = 0.2
@@ -109,11 +112,19 @@ class Run:
             return tg.direct(self.mock, self.mock_base)
         if name == "convoai-llm-granian":
             return tg.convoai_granian(self.mock_base, self.log_dir)
+        if name == "portkey":
+            return tg.portkey(self.mock_base, self.log_dir)
         if name.startswith("convoai-llm"):
             if not tg.convoai_available():
                 raise RuntimeError("src/convoai_llm/cli.py or api/app.py does not exist yet")
+            if name.endswith("-h2c"):  # the same server, every request offering an h2c upgrade
+                base = self.targets.get(name.removesuffix("-h2c"))
+                if base is None:
+                    raise RuntimeError(f"list {name.removesuffix('-h2c')} before {name} in --targets")
+                return tg.h2c_variant(base, name)
+            http = "h11" if "-h11" in name else "httptools"
             workers = int(name.rsplit("-w", 1)[1]) if "-w" in name else 1
-            return tg.convoai(self.mock_base, self.log_dir, workers=workers)
+            return tg.convoai(self.mock_base, self.log_dir, workers=workers, http=http, name=name)
         if name.startswith("litellm"):
             workers = int(name.rsplit("-w", 1)[1]) if "-w" in name else 1
             return tg.litellm(self.mock_base, self.log_dir, workers=workers)
@@ -175,7 +186,7 @@ class Run:
         c = self.cfg
         ramp = c.stream_s if level > 1 else 0.0
         max_s = min(600.0, ramp + k * (c.stream_s + 15) + 30)
-        args = ["--url", t.url, "--model", t.model, "--mode", "stream", "--concurrency", str(level)]
+        args = ["--url", t.url, *t.header_args, "--model", t.model, "--mode", "stream", "--concurrency", str(level)]
         args += ["--streams-per-worker", str(k), "--ramp-s", f"{ramp:.3f}", "--stall-ms", str(c.stall_ms)]
         args += ["--max-s", f"{max_s:.0f}", "--stream-timeout-s", "30"]
         return args, max_s + 60
@@ -285,7 +296,7 @@ class Run:
             order = names[r % len(names) :] + names[: r % len(names)]
             for n in order:
                 t = self.targets[n]
-                args = ["--url", t.url, "--model", t.model, "--mode", "nonstream"]
+                args = ["--url", t.url, *t.header_args, "--model", t.model, "--mode", "nonstream"]
                 args += [
                     "--concurrency",
                     str(c.nonstream_concurrency),
@@ -319,6 +330,36 @@ class Run:
         self.out["nonstream"] = summary
         self.save()
 
+    def burst(self) -> None:
+        """``burst_streams`` streams whose starts spread over ``burst_window_s``: TTFT when callers come at once."""
+        c = self.cfg
+        log(f"burst: {c.burst_streams} streams starting within {c.burst_window_s:.1f}s, per target")
+        summary: Json = {}
+        for n, t in self.targets.items():
+            if n.startswith(c.burst_skip) or not t.alive():
+                continue
+            args = ["--url", t.url, *t.header_args, "--model", t.model, "--mode", "stream"]
+            args += ["--concurrency", str(c.burst_streams), "--streams-per-worker", "1"]
+            args += ["--ramp-s", str(c.burst_window_s), "--stall-ms", str(c.stall_ms)]
+            args += ["--max-s", "120", "--stream-timeout-s", "30"]
+            try:
+                res = self.measured(t, args, 200)
+            except (RuntimeError, subprocess.TimeoutExpired) as e:
+                log(f"  {n}: {e}")
+                continue
+            summary[n] = {k: res.get(k) for k in ("streams", "ok", "errors", "stalled_streams", "ttft_p50", "ttft_p99",
+                                                  "gap_p99", "errors_by_kind")}  # fmt: skip
+            summary[n]["server_cpu_util"] = res["server"]["cpu_util"]
+            summary[n]["loadavg"] = round(psutil.getloadavg()[0], 2)
+            log(f"  {n:>16}: ok {res['ok']}/{res['streams']} ttft p50 {fmt(res['ttft_p50'])} "
+                f"p99 {fmt(res['ttft_p99'])} ms, stalled {res['stalled_streams']}")  # fmt: skip
+            time.sleep(1.0)
+        if "direct" in summary:
+            for a in summary.values():
+                a["added_ttft_p99"] = sub(a["ttft_p99"], summary["direct"]["ttft_p99"])
+        self.out["burst"] = summary
+        self.save()
+
     def hangup(self) -> None:
         c = self.cfg
         assert self.mock is not None
@@ -327,7 +368,17 @@ class Run:
         with contextlib.suppress(OSError):
             http_get(f"{self.mock_base}/_bench/tracked")  # clear
         for n, t in self.targets.items():
-            args = ["--url", t.url, "--model", t.model, "--mode", "hangup", "--count", str(c.hangup_count)]
+            args = [
+                "--url",
+                t.url,
+                *t.header_args,
+                "--model",
+                t.model,
+                "--mode",
+                "hangup",
+                "--count",
+                str(c.hangup_count),
+            ]
             args += [
                 "--concurrency",
                 "4",
@@ -388,7 +439,17 @@ class Run:
         svg = self.report_dir / f"profile-{name}.svg"
         spy_cmd = [spy, "record", "--pid", str(t.proc.pid), "--duration", str(int(dur)), "--rate", "100"]
         spy_cmd += ["--subprocesses", "--nonblocking", "--format", "raw", "--output", str(raw)]
-        args = ["--url", t.url, "--model", t.model, "--mode", "soak", "--concurrency", str(c.profile_streams)]
+        args = [
+            "--url",
+            t.url,
+            *t.header_args,
+            "--model",
+            t.model,
+            "--mode",
+            "soak",
+            "--concurrency",
+            str(c.profile_streams),
+        ]
         args += ["--duration-s", str(dur + 3), "--window-s", str(dur + 10), "--ramp-s", f"{c.stream_s:.2f}"]
         args += ["--stall-ms", str(c.stall_ms), "--stream-timeout-s", "30"]
         lg = subprocess.Popen(
@@ -443,6 +504,7 @@ class Run:
             args = [
                 "--url",
                 t.url,
+                *t.header_args,
                 "--model",
                 t.model,
                 "--mode",

@@ -1,11 +1,22 @@
-"""The three targets of one run: direct → mock, convoai-llm → mock, LiteLLM's proxy → mock."""
+"""The targets of one run, all in front of the same mock: direct, convoai-llm (and its server-layer variants),
+LiteLLM's proxy, Portkey's gateway."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.procs import PY, ROOT, Proc, ensure_litellm_venv, free_port, spawn, wait_healthy
+from bench.procs import (
+    PY,
+    ROOT,
+    Proc,
+    ensure_litellm_venv,
+    ensure_portkey,
+    ensure_server_extras,
+    free_port,
+    spawn,
+    wait_healthy,
+)
 
 MOCK_MODEL = "mock-gpt"
 
@@ -18,6 +29,12 @@ class Target:
     proc: Proc | None = None
     # The process whose RSS/CPU is reported (the server; for "direct", the mock itself).
     sample_pids: list[int] = field(default_factory=list)
+    # Extra request headers the load generator sends to this target ("Name: value").
+    headers: list[str] = field(default_factory=list)
+
+    @property
+    def header_args(self) -> list[str]:
+        return [arg for h in self.headers for arg in ("--header", h)]
 
     @property
     def url(self) -> str:
@@ -45,28 +62,36 @@ def direct(mock: Proc, mock_base: str) -> Target:
     return Target("direct", mock_base, sample_pids=[mock.pid])
 
 
-def convoai(mock_base: str, log_dir: Path, workers: int = 1, extra_env: dict[str, str] | None = None) -> Target:
+# What Java's HttpClient and `curl --http2` send on http://: an offer to switch to HTTP/2 (h2c).
+H2C_OFFER = ["Connection: Upgrade, HTTP2-Settings", "Upgrade: h2c", "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA"]
+
+
+def convoai(
+    mock_base: str, log_dir: Path, workers: int = 1, http: str = "httptools", name: str | None = None
+) -> Target:
+    """`convoai-llm serve` (``--workers N`` on SO_REUSEPORT sockets; ``--http h11`` for the parser comparison)."""
     port = free_port()
     env = {"OPENAI_BASE_URL": f"{mock_base}/v1", "OPENAI_API_KEY": "bench", "CONVOAI_PROVIDER": "openai"}
-    env.update(extra_env or {})
-    if workers == 1:
-        cli = str(Path(PY).parent / "convoai-llm")
-        cmd = [cli, "serve", "--host", "127.0.0.1", "--port", str(port)]
-    else:
-        cmd = [PY, "-m", "uvicorn", "convoai_llm.api.app:create_app", "--factory", "--host", "127.0.0.1"]
-        cmd += ["--port", str(port), "--workers", str(workers), "--no-access-log"]
-    name = "convoai-llm" if workers == 1 else f"convoai-llm-w{workers}"
+    cli = str(Path(PY).parent / "convoai-llm")
+    cmd = [cli, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--http", http]
+    name = name or ("convoai-llm" if workers == 1 else f"convoai-llm-w{workers}")
     proc = spawn(name, cmd, log_dir, env)
     base = f"http://127.0.0.1:{port}"
     wait_healthy(proc, f"{base}/healthz", 60)
     return Target(name, base, proc=proc, sample_pids=[proc.pid])
 
 
+def h2c_variant(base: Target, name: str) -> Target:
+    """The same running server, called with the h2c upgrade offer on every request."""
+    return Target(name, base.base, base.model, proc=None, sample_pids=base.sample_pids, headers=H2C_OFFER)
+
+
 def convoai_granian(mock_base: str, log_dir: Path) -> Target:
-    """The same app under granian (Rust HTTP server, uvloop) instead of uvicorn: the server comparison."""
+    """The same app under granian (Rust; HTTP/1.1 and real HTTP/2, h2c prior knowledge) instead of uvicorn."""
+    cli = ensure_server_extras()
     port = free_port()
     env = {"OPENAI_BASE_URL": f"{mock_base}/v1", "OPENAI_API_KEY": "bench", "CONVOAI_PROVIDER": "openai"}
-    cmd = [str(Path(PY).parent / "granian"), "--interface", "asgi", "--factory", "--loop", "uvloop"]
+    cmd = [str(cli), "--interface", "asgi", "--factory", "--loop", "uvloop", "--http", "auto"]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log", "convoai_llm.api.app:create_app"]
     proc = spawn("convoai-llm-granian", cmd, log_dir, env)
     base = f"http://127.0.0.1:{port}"
@@ -113,3 +138,14 @@ def litellm(mock_base: str, log_dir: Path, workers: int = 1) -> Target:
 def convoai_available() -> bool:
     src = ROOT / "src" / "convoai_llm"
     return (src / "cli.py").exists() and (src / "api" / "app.py").exists()
+
+
+def portkey(mock_base: str, log_dir: Path) -> Target:
+    """Portkey's open-source gateway (npm, pinned in bench/portkey/package-lock.json), routed to the mock."""
+    entry = ensure_portkey()
+    port = free_port()
+    proc = spawn("portkey", ["node", str(entry), f"--port={port}", "--headless"], log_dir, {"NODE_ENV": "production"})
+    base = f"http://127.0.0.1:{port}"
+    wait_healthy(proc, f"{base}/", 60)
+    headers = ["x-portkey-provider: openai", f"x-portkey-custom-host: {mock_base}/v1"]
+    return Target("portkey", base, proc=proc, sample_pids=[proc.pid], headers=headers)

@@ -10,6 +10,9 @@ if [ "${1:-}" = "--test" ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   # a CJK font, so the browser renders the Chinese sample documents (screenshots) instead of empty boxes
   { command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=zh 2>/dev/null)" ]; } || missing+=(fonts-wqy-microhei)
+  # the HTTP layer's client tests (a Java HttpClient) and the bench's Portkey target (npm ci)
+  command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
+  command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 consequences() {
@@ -18,6 +21,8 @@ consequences() {
       espeak-ng) echo "  espeak-ng: the audio endpoint's live speech will answer 503." ;;
       chromium) echo "  chromium: the playground browser tests will be skipped." ;;
       fonts-wqy-microhei) echo "  fonts-wqy-microhei: Chinese text shows as boxes in browser screenshots." ;;
+      openjdk-17-jdk-headless) echo "  java: the Java HttpClient (h2c) tests will be skipped." ;;
+      npm) echo "  npm: the Portkey bench target and its test will be skipped." ;;
     esac
   done
 }

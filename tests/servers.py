@@ -17,15 +17,19 @@ import orjson
 import uvicorn
 from aiohttp import web
 
+from convoai_llm.server import ConnectionGuard, ConnectionLimits, GuardedHttpToolsProtocol, ServerConfig
 from tests.openai_rules import ChatRules
 
 
 class UvicornThread:
-    """`uvicorn.Server` on 127.0.0.1 with an OS-chosen port, in a thread."""
+    """`uvicorn.Server` on 127.0.0.1 with an OS-chosen port, in a thread, with the HTTP layer `serve` runs
+    (the guarded httptools protocol and its connection limits), so every e2e test crosses it."""
 
     def __init__(self, app: Any) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws="none", lifespan="on",
-                                access_log=False)  # fmt: skip
+        config = ServerConfig(
+            ConnectionGuard(ConnectionLimits()), app=app, host="127.0.0.1", port=0, log_level="warning", ws="none",
+            lifespan="on", access_log=False, http=GuardedHttpToolsProtocol,
+        )  # fmt: skip
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -148,6 +152,8 @@ class MockUpstream:
         return f"{self.server.url}/v1"
 
     def __enter__(self) -> MockUpstream:
+        if self.strict:
+            openai_rules()  # read the spec now, not inside the first request (seconds on a loaded machine)
         self.server.__enter__()
         return self
 
@@ -189,6 +195,20 @@ class MockUpstream:
             await asyncio.sleep(pace)
             await resp.write(chunk(model, {"content": word if count else (word if i == 0 else " " + word)}))
 
+    async def _tools(self, resp: web.StreamResponse, model: str, last: dict[str, Any]) -> None:
+        """A `get_weather` call for Paris; after a `tool` message (the round trip's second turn), text."""
+        if last.get("role") == "tool":
+            await resp.write(chunk(model, {"role": "assistant", "content": ""}))
+            await resp.write(chunk(model, {"content": f"The tool said: {last.get('content')}"}))
+            await resp.write(chunk(model, {}, "stop"))
+            return
+        await resp.write(chunk(model, {"role": "assistant", "content": None}))
+        call = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": ""}}
+        await resp.write(chunk(model, {"tool_calls": [call]}))
+        for part in ('{"city":', ' "Paris"}'):
+            await resp.write(chunk(model, {"tool_calls": [{"index": 0, "function": {"arguments": part}}]}))
+        await resp.write(chunk(model, {}, "tool_calls"))
+
     async def _behave(self, model: str, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
         self.counts[model] = self.counts.get(model, 0) + 1
         if model.startswith("mock-flaky-"):  # mock-flaky-N-tag: 503 for the first N calls, then a stream
@@ -215,23 +235,8 @@ class MockUpstream:
         if model == "mock-html":
             return web.Response(text="<html>proxy error page</html>", content_type="text/html")
         resp = await self._sse(request)
-        last = (body.get("messages") or [{}])[-1]
-        if model == "mock-tools" and last.get("role") == "tool":  # the round trip's second turn: answer in text
-            await resp.write(chunk(model, {"role": "assistant", "content": ""}))
-            await resp.write(chunk(model, {"content": f"The tool said: {last.get('content')}"}))
-            await resp.write(chunk(model, {}, "stop"))
-        elif model == "mock-tools":
-            await resp.write(chunk(model, {"role": "assistant", "content": None}))
-            call = {
-                "index": 0,
-                "id": "call_1",
-                "type": "function",
-                "function": {"name": "get_weather", "arguments": ""},
-            }
-            await resp.write(chunk(model, {"tool_calls": [call]}))
-            for part in ('{"city":', ' "Paris"}'):
-                await resp.write(chunk(model, {"tool_calls": [{"index": 0, "function": {"arguments": part}}]}))
-            await resp.write(chunk(model, {}, "tool_calls"))
+        if model == "mock-tools":
+            await self._tools(resp, model, (body.get("messages") or [{}])[-1])
         elif model == "mock-drop":
             await self._words(resp, model, self.pace)
             request.transport.close()  # type: ignore[union-attr]  # abrupt: no terminating chunk

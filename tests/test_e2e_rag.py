@@ -57,7 +57,7 @@ def test_waiting_chunk_before_retrieval_then_grounded_answer(serve: ServeFn, ups
     upstream_messages = upstream.seen[-1].body["messages"]
     assert upstream_messages[0] == {"role": "system", "content": "You are Ada."}
     assert upstream_messages[1]["role"] == "system" and "49 euros" in upstream_messages[1]["content"]
-    assert "[1] Pricing" in upstream_messages[1]["content"]
+    assert '{"source": 1, "title": "Pricing"' in upstream_messages[1]["content"]  # quoted as data (issue 17.9)
     assert upstream_messages[2] == {"role": "user", "content": "How much is the Pro?"}
 
 
@@ -101,7 +101,7 @@ def test_real_knowledge_base_reaches_the_upstream(serve: ServeFn, upstream: Mock
         model="mock-stream", messages=[{"role": "user", "content": "What are your opening hours on Sunday?"}]
     )
     added = upstream.seen[-1].body["messages"][0]
-    assert added["role"] == "system" and "[1]" in added["content"]
+    assert added["role"] == "system" and '{"source": 1' in added["content"]
     assert "sunday" in added["content"].lower()
     assert httpx.get(server.url + "/readyz").json()["checks"]["rag"] is True
 

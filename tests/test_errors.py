@@ -13,7 +13,7 @@ from convoai_llm.errors import (
     UpstreamUnavailable,
 )  # fmt: skip
 from convoai_llm.events import Finish, TextDelta, ToolCallDelta, Usage
-from convoai_llm.providers.openai_compat import parse_chunk, redact
+from convoai_llm.providers.chunks import parse_chunk, redact
 
 
 @pytest.mark.parametrize(

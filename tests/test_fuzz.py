@@ -46,7 +46,20 @@ def test_fuzz_completion_routes(case: schemathesis.Case, live: UvicornThread) ->
         assert set(error) == {"message", "type", "param", "code"}
     else:
         ctype = str(response.headers.get("content-type", [""])[0])
-        assert ctype.startswith("application/json") or response.text.rstrip().endswith("data: [DONE]")
+        assert ctype.startswith("application/json") or stream_ended(case.path, response.text)
+
+
+RESPONSES_END = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+
+def stream_ended(path: str, text: str) -> bool:
+    """Chat and legacy completion streams end with `[DONE]`; a Responses stream with its terminal event."""
+    import orjson
+
+    last = text.rstrip().rsplit("\n", 1)[-1]
+    if path.endswith("/responses"):
+        return last.startswith("data: ") and orjson.loads(last[6:]).get("type") in RESPONSES_END
+    return last == "data: [DONE]"
 
 
 json_values = st.recursive(

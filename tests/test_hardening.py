@@ -102,7 +102,7 @@ def test_stream_caps_refuse_instead_of_slowing(serve: ServeFn, upstream: MockUps
 def test_slow_body_is_cut_off(serve: ServeFn) -> None:
     server = serve(provider=ScriptedProvider(), body_timeout_s=0.5)
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
-        sock.sendall(b"POST /chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        sock.sendall(b"POST /chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                      b"Content-Length: 200\r\n\r\n{\"messages\": [")  # fmt: skip
         started = time.monotonic()
         reply = sock.recv(4096)
@@ -127,13 +127,15 @@ def test_header_injection_and_hostile_bodies(serve: ServeFn, upstream: MockUpstr
     assert "x-injected" not in resp.headers
     assert "X-Injected" not in upstream.seen[-1].headers
     deep = b'{"messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
-    r = httpx.post(server.url + "/chat/completions", content=deep[: 1024 * 1024 - 10] + b"]}")
+    json_type = {"Content-Type": "application/json"}
+    r = httpx.post(server.url + "/chat/completions", content=deep[: 1024 * 1024 - 10] + b"]}", headers=json_type)
     assert r.status_code in (400, 413)
     nested = b'{"messages": [{"role": "user", "content": "x", "metadata": ' + b"[" * 5000 + b"]" * 5000 + b"}]}"
-    assert httpx.post(server.url + "/chat/completions", content=nested).status_code == 400
+    assert httpx.post(server.url + "/chat/completions", content=nested, headers=json_type).status_code == 400
     many = {"model": "mock-stream", "messages": [{"role": "user", "content": "x"}] * 20_000}
     assert post(server, many).status_code == 200
-    assert httpx.post(server.url + "/chat/completions", content=b"\xc3\x28\xa0\xa1").status_code == 400
+    invalid_utf8 = b"\xc3\x28\xa0\xa1"
+    assert httpx.post(server.url + "/chat/completions", content=invalid_utf8, headers=json_type).status_code == 400
 
 
 def _serve_process(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:

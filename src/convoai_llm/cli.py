@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import copy
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,38 +18,31 @@ from convoai_llm.settings import Settings
 app = typer.Typer(help="convoai-llm: an OpenAI-compatible streaming endpoint for voice agents.", no_args_is_help=True)
 
 
-def log_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging config plus our own `convoai_llm` logger (one line per request)."""
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["convoai_llm"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
-    return config
-
-
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default: HOST or 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: PORT or 8000).")] = None,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes, each on its own SO_REUSEPORT socket.")] = 1,
+    http: Annotated[
+        str, typer.Option(help="HTTP/1.1 parser: httptools (guarded, default) or h11 (comparison only).")
+    ] = "httptools",
 ) -> None:
     """Start the server."""
-    import uvicorn
+    from convoai_llm.server import ServeOptions
+    from convoai_llm.server import serve as run_server
 
+    if http not in ("httptools", "h11"):
+        raise typer.BadParameter("httptools or h11", param_hint="--http")
     settings = Settings()
-    uvicorn.run(
-        "convoai_llm.api.app:create_app",
-        factory=True,
+    options = ServeOptions(
         host=host or settings.host,
-        port=port or settings.port,
+        port=port if port is not None else settings.port,
+        workers=workers,
         reload=reload,
-        workers=None if reload else workers,
-        log_level=settings.log_level,
-        log_config=log_config(settings.log_level),
-        access_log=False,
-        timeout_graceful_shutdown=settings.shutdown_grace_s,
+        http="h11" if http == "h11" else "httptools",
     )
+    raise typer.Exit(run_server(options))
 
 
 @app.command()

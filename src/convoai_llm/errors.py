@@ -6,6 +6,8 @@ The tree (the HTTP status each maps to before the first byte):
     ├── RequestError                400  invalid_request_error, names `param`
     │   ├── BodyTooLarge            413  request_too_large
     │   ├── BodyTimeout             408  request_timeout
+    │   ├── UnsupportedMediaType    415  unsupported_media_type: a POST body that is not JSON
+    │   ├── ClientClosed            499  client_closed_request: the caller left (never sent, never logged)
     │   └── ModelNotFound           404  model_not_found (reserved: see "Unknown models" in the README)
     ├── AuthError                   401  invalid_api_key
     ├── RateLimited                 429  rate_limit_exceeded (+ Retry-After)
@@ -13,6 +15,7 @@ The tree (the HTTP status each maps to before the first byte):
     │   ├── TTSUnavailable          503  tts_unavailable: no usable text-to-speech engine
     │   └── KnowledgeBaseUnavailable 503 service_unavailable: the knowledge base cannot be read
     ├── TTSFailed                   500  tts_failed: the engine ran but produced no audio
+    ├── DeadlineExceeded            504  request_deadline: the whole request took too long
     └── UpstreamError               502  upstream_error
         ├── UpstreamStatus          the upstream's own 4xx (its message kept), 502 for its 5xx,
         │                           503 for its 503, 429 for its 429
@@ -75,6 +78,18 @@ class BodyTimeout(RequestError):
     code = "request_timeout"
 
 
+class UnsupportedMediaType(RequestError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class ClientClosed(RequestError):
+    """The caller hung up before its answer; nobody reads this (nginx's 499, for the metrics)."""
+
+    status = 499
+    code = "client_closed_request"
+
+
 class ModelNotFound(RequestError):
     status = 404
     code = "model_not_found"
@@ -112,6 +127,13 @@ class TTSFailed(ConvoError):
     """The engine ran but produced no audio (bad exit status, unreadable output, timeout)."""
 
     code = "tts_failed"
+
+
+class DeadlineExceeded(ConvoError):
+    """The request ran past `CONVOAI_REQUEST_DEADLINE_S` (504 before the first byte, in-stream after)."""
+
+    status = 504
+    code = "request_deadline"
 
 
 class UpstreamError(ConvoError):

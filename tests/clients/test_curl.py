@@ -14,9 +14,9 @@ import pytest
 from tests.clients.conftest import CLIENT_KEY, TEXT, WEATHER_TOOL, Stack
 
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-H2C = pytest.mark.xfail(strict=True, reason="issue 14 item 3: h2c upgrade offers lose the body (uvicorn #2722), "
-                        "lands with the HTTP-parser work")  # fmt: skip
-VERSIONS = [pytest.param("--http1.1"), pytest.param("--http1.0"), pytest.param("--http2", marks=H2C)]
+# curl --http2 on http:// offers an h2c upgrade: the guarded protocol answers over HTTP/1.1 with the body
+# (issue 14 item 3; uvicorn #2722 dropped it)
+VERSIONS = [pytest.param("--http1.1"), pytest.param("--http1.0"), pytest.param("--http2")]
 
 
 def ask(text: str, **kw: Any) -> dict[str, Any]:
@@ -79,7 +79,7 @@ def test_tools_round_trip(stack: Stack, version: str) -> None:
 
 # 401 is answered before the body is read, so it works over the h2c offer today.
 CASES = [
-    pytest.param(v, *case, marks=H2C if v == "--http2" and case[2] != 401 else ())
+    pytest.param(v, *case)
     for v in ("--http1.1", "--http1.0", "--http2")
     for case in [
         (ask("Hi", temperature=5), CLIENT_KEY, 400, "temperature"),
@@ -105,8 +105,6 @@ def test_hang_up_closes_the_upstream(stack: Stack, version: str) -> None:
     stack.wait_upstream_closed(marker)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 4: HTTP/1.0 gets Transfer-Encoding: chunked; lands with the "
-                   "HTTP-parser work")  # fmt: skip
 def test_http10_stream_is_close_delimited(stack: Stack) -> None:
     reply = curl(stack, "--http1.0", ask("Hi", stream=True), CLIENT_KEY, "--raw")
     assert reply.code == 0 and "transfer-encoding" not in reply.headers

@@ -135,14 +135,12 @@ async def test_async_hang_up_closes_the_upstream(stack: Stack) -> None:
     await asyncio.to_thread(stack.wait_upstream_closed, marker)  # the loop stays free to finish the close
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 8: POST /v1/completions, lands with the surface work")
 def test_legacy_completions(stack: Stack) -> None:
     with sync(stack) as client:
         resp = client.completions.create(model="mock-stream", prompt="Hi")
     assert resp.choices[0].text == TEXT
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 7: POST /v1/responses, lands with the surface work")
 def test_responses_api(stack: Stack) -> None:
     with sync(stack) as client:
         resp = client.responses.create(model="mock-stream", input="Hi")

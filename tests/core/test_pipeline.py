@@ -136,3 +136,38 @@ async def test_audio_speaks_an_assistant_last_turn_without_the_model() -> None:
         assert plan.model == "speak"
         await plan.aclose()
     assert provider.history == []
+
+
+async def test_a_model_that_cannot_call_tools_says_so_in_a_header() -> None:
+    import dataclasses
+
+    from convoai_llm.providers.base import Traits
+
+    req = request({"role": "user", "content": "weather?"}, tools=[{"type": "function", "function": {"name": "w"}}])
+    async for built in services(ScriptedProvider()):
+        plan = await Pipeline(built).prepare("chat", req, Caller())
+        assert plan.headers == {}
+        await plan.aclose()
+        blind = dataclasses.replace(built, traits=Traits(tools_ignored=lambda preq: bool(preq.params.get("tools"))))
+        plan = await Pipeline(blind).prepare("chat", req, Caller())
+        assert plan.headers == {"x-convoai-tools": "ignored"}
+        await plan.aclose()
+
+
+async def test_the_local_models_budget_keeps_the_best_passages_for_the_prompt() -> None:
+    from convoai_llm.core.retrieval import Retrieval
+    from convoai_llm.providers.base import ProviderRequest
+    from convoai_llm.providers.local_budget import PromptBudget
+
+    class Three:
+        async def search(self, query: str, k: int | None = None) -> list[Passage]:
+            return [Passage(f"Passage {i}. We open at nine on Sundays.", f"d{i}.md", f"D{i}", s, i)
+                    for i, s in enumerate((0.2, 0.9, 0.5))]  # fmt: skip
+
+    settings = make_settings().rag
+    preq = ProviderRequest("m", [{"role": "user", "content": "When do you open on Sunday?"}])
+    whole, _ = await Retrieval(Three(), settings).rewrite(preq, False)
+    budgeted, _ = await Retrieval(Three(), settings, PromptBudget(max_passages=2)).rewrite(preq, False)
+    assert all(f"Passage {i}" in whole.messages[0]["content"] for i in range(3))
+    kept = budgeted.messages[0]["content"]
+    assert "Passage 1" in kept and "Passage 2" in kept and "Passage 0" not in kept  # the two best, by score

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from convoai_llm.sse.decoder import DONE, SSEDecoder
+from convoai_llm.sse.decoder import DONE, EventTooLarge, SSEDecoder
 
 
 def decode_all(*chunks: bytes) -> list[str]:
@@ -57,3 +58,23 @@ def test_any_split_gives_the_same_events(payloads: list[str], data: st.DataObjec
     cuts = sorted(data.draw(st.lists(st.integers(0, len(raw)), max_size=6)))
     pieces = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)], strict=True)]
     assert decode_all(*pieces) == decode_all(raw) == payloads
+
+
+def test_a_line_longer_than_the_cap_raises_once_the_buffer_passes_it() -> None:
+    d = SSEDecoder(max_event_bytes=1000)
+    assert d.feed(b"data: ok\n\ndata: " + b"a" * 900) == ["ok"]
+    with pytest.raises(EventTooLarge):
+        d.feed(b"a" * 200)
+
+
+def test_an_event_of_many_lines_longer_than_the_cap_raises() -> None:
+    d = SSEDecoder(max_event_bytes=1000)
+    with pytest.raises(EventTooLarge):
+        d.feed(b"data: " + b"b" * 400 + b"\n" + b"data: " + b"b" * 400 + b"\n" + b"data: " + b"b" * 400 + b"\n")
+
+
+def test_events_up_to_the_cap_pass() -> None:
+    d = SSEDecoder(max_event_bytes=1000)
+    big = "c" * 1000
+    assert d.feed(b"data: " + big.encode() + b"\n\n") == [big]
+    assert d.feed(b"data: " + b"d" * 500 + b"\n" + b"data: " + b"d" * 500 + b"\n\n") == ["d" * 500 + "\n" + "d" * 500]

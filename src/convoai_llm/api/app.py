@@ -14,13 +14,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from convoai_llm import __version__
 from convoai_llm.api.auth import Authenticator
 from convoai_llm.api.context import AppContext
+from convoai_llm.api.cors import add_cors
 from convoai_llm.api.errors import json_response, to_response
 from convoai_llm.api.fastpath import FastPathMiddleware
+from convoai_llm.api.guard import RequestGuard
 from convoai_llm.api.limits import LimitsMiddleware
+from convoai_llm.api.logfilter import escaping
 from convoai_llm.api.metrics import Metrics, MetricsMiddleware
 from convoai_llm.api.openapi import build_openapi
 from convoai_llm.api.playground import router as playground_router
 from convoai_llm.api.routes import completion_router, router
+from convoai_llm.api.surface import router as surface_router
 from convoai_llm.core.pipeline import Pipeline
 from convoai_llm.core.services import open_services
 from convoai_llm.errors import ConvoError, error_envelope
@@ -40,23 +44,28 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_services(settings, provider=provider, searcher=searcher) as services:
-            app.state.ctx = AppContext(
-                server=settings.server, rag=settings.rag, services=services, pipeline=Pipeline(services),
-                auth=Authenticator(settings.api_keys), metrics=metrics,
-            )  # fmt: skip
-            prov = services.provider
-            log.info("convoai-llm %s ready: provider=%s models=%s", __version__, prov.name, prov.models())
-            yield
+        with escaping(log):
+            async with open_services(settings, provider=provider, searcher=searcher) as services:
+                app.state.ctx = AppContext(
+                    server=settings.server, rag=settings.rag, services=services, pipeline=Pipeline(services),
+                    auth=Authenticator(settings.api_keys), metrics=metrics,
+                )  # fmt: skip
+                prov = services.provider
+                log.info("convoai-llm %s ready: provider=%s models=%s", __version__, prov.name, prov.models())
+                yield
 
     app = FastAPI(title="convoai-llm", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app.router.redirect_slashes = False  # a redirect would be built from the request's `Host`: 404 instead
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     app.include_router(completion_router())
     app.include_router(router)
     app.include_router(playground_router)
+    app.include_router(surface_router)
     app.add_middleware(FastPathMiddleware)
     app.add_middleware(LimitsMiddleware, auth=Authenticator(settings.api_keys))
+    app.add_middleware(RequestGuard, auth=Authenticator(settings.api_keys), allowed_hosts=tuple(settings.allowed_hosts))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    add_cors(app, settings.cors_origins, settings.cors_allow_credentials)  # outermost; nothing when off
 
     @app.exception_handler(ConvoError)
     async def convo_error(request: Request, exc: ConvoError) -> Response:

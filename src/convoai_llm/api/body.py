@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
-from convoai_llm.errors import BodyTimeout, BodyTooLarge, RequestError
+from convoai_llm.errors import BodyTimeout, BodyTooLarge, ClientClosed, RequestError, UnsupportedMediaType
 
 
 async def read_body(request: Request, limit: int, timeout_s: float) -> bytes:
@@ -29,4 +29,13 @@ async def read_body(request: Request, limit: int, timeout_s: float) -> bytes:
                 chunks.append(chunk)
     except TimeoutError:
         raise BodyTimeout(f"The request body did not arrive within {timeout_s:g} s.") from None
+    except ClientDisconnect:  # the caller left mid-body: nobody to answer, nothing to log as an error
+        raise ClientClosed("The client closed the connection before sending the whole body.") from None
     return b"".join(chunks)
+
+
+def require_json(content_type: str | None) -> None:
+    """A POST body must be declared `application/json` (a cross-site form or `text/plain` post is refused)."""
+    media = (content_type or "").partition(";")[0].strip().lower()
+    if media != "application/json":
+        raise UnsupportedMediaType("Send the body as JSON with `Content-Type: application/json`.")

@@ -1,4 +1,5 @@
-"""Overload protection, as pure ASGI middleware on the rate-limited routes: refuse early, never slow down.
+"""Overload protection, as pure ASGI middleware on the rate-limited routes (the completion routes and the
+knowledge-base routes): refuse early, never slow down.
 
 The limiter itself (`core/admission.py`) knows no HTTP; this middleware finds the caller and refuses.
 
@@ -18,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from convoai_llm.api.auth import Authenticator, bearer_token
 from convoai_llm.api.errors import send_error
-from convoai_llm.api.routespec import ROUTES
+from convoai_llm.api.routespec import KB_PATHS, ROUTES
 from convoai_llm.errors import ConvoError
 
 
@@ -28,7 +29,7 @@ class LimitsMiddleware:
     def __init__(self, app: ASGIApp, auth: Authenticator) -> None:
         self.app = app
         self.auth = auth
-        self.paths = frozenset(path for spec in ROUTES if spec.rate_limited for path in spec.paths)
+        self.paths = frozenset(path for spec in ROUTES if spec.rate_limited for path in spec.paths) | set(KB_PATHS)
 
     def caller(self, scope: Scope) -> str:
         if self.auth.enabled:

@@ -24,14 +24,13 @@ from convoai_llm.api.context import AppContext
 from convoai_llm.api.errors import json_response
 from convoai_llm.api.routes import app_context
 from convoai_llm.core.knowledge import list_documents
-from convoai_llm.core.retrieval import Retrieval, passage_wire
+from convoai_llm.core.retrieval import MAX_QUERY_CHARS, Retrieval, passage_wire
 from convoai_llm.errors import KnowledgeBaseUnavailable, RequestError, error_envelope
 
 log = logging.getLogger("convoai_llm.playground")
 router = APIRouter()
 
 MAX_K = 20
-MAX_QUERY_CHARS = 2000
 ASSETS = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}
 # The page may only talk to this server: the browser enforces "no external network requests".
 CSP = (

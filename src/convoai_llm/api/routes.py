@@ -18,13 +18,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from convoai_llm.api.body import read_body
+from convoai_llm.api.body import read_body, require_json
 from convoai_llm.api.context import AppContext
 from convoai_llm.api.errors import json_response
+from convoai_llm.api.hangup import until_disconnect
 from convoai_llm.api.routespec import ROUTES, RouteSpec
 from convoai_llm.api.streaming import SSEResponse
 from convoai_llm.core.pipeline import collect
 from convoai_llm.core.plan import Caller, Plan
+from convoai_llm.errors import ClientClosed
 from convoai_llm.schemas.request import ChatRequest
 from convoai_llm.schemas.response import models_body
 
@@ -32,6 +34,8 @@ log = logging.getLogger("convoai_llm.request")
 IDENTITY_FIELDS = ("app_id", "channel", "user_uid", "turn_id")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.:@-]")
 Handler = Callable[[Request], Awaitable[Response]]
+OPTIONAL_PARTS = frozenset({"rag"})
+"""Parts the server serves without (degraded): chat and audio do not need the knowledge base."""
 
 
 def app_context(request: Request) -> AppContext:
@@ -48,6 +52,7 @@ async def read_request(request: Request, ctx: AppContext, spec: RouteSpec) -> tu
     """Auth, body cap and validation: everything a route checks before it plans anything."""
     token = ctx.auth.check(request.headers.get("authorization"))
     body = await read_body(request, ctx.server.max_body_bytes, ctx.server.body_timeout_s)
+    require_json(request.headers.get("content-type"))
     req = spec.parse(body)
     if log.isEnabledFor(logging.DEBUG):  # field names only: never values, never headers
         extra = sorted(req.model_extra or {})
@@ -68,11 +73,12 @@ def identity(req: ChatRequest) -> dict[str, str]:
 async def respond(ctx: AppContext, plan: Plan, spec: RouteSpec, started: float) -> Response:
     req = plan.request
     encoder = spec.encoder(plan.model, req)
-    fields = {"route": spec.path, "id": encoder.id, "model": _UNSAFE.sub("_", plan.model)[:64], "stream": req.stream,
-              **identity(req)}  # fmt: skip
 
     def on_done(outcome: dict[str, Any]) -> None:
-        log.info("request %s", " ".join(f"{k}={v}" for k, v in {**fields, **outcome}.items()))
+        if log.isEnabledFor(logging.INFO):  # built only when it is written
+            fields = {"route": spec.path, "id": encoder.id, "model": _UNSAFE.sub("_", plan.model)[:64],
+                      "stream": req.stream, **identity(req), **outcome}  # fmt: skip
+            log.info("request %s", " ".join(f"{k}={v}" for k, v in fields.items()))
 
     if req.stream:
         return SSEResponse(
@@ -93,8 +99,17 @@ def handler(spec: RouteSpec) -> Handler:
         started = request_started(request)
         req, token = await read_request(request, ctx, spec)
         caller = Caller(token, prefix + uuid.uuid4().hex)
-        plan = await ctx.pipeline.prepare(spec.kind, req, caller)
-        return await respond(ctx, plan, spec, started)
+
+        async def answer() -> Response:
+            plan = await ctx.pipeline.prepare(spec.kind, req, caller)
+            return await respond(ctx, plan, spec, started)
+
+        try:
+            return await until_disconnect(request.receive, answer())
+        except ClientClosed:
+            ctx.metrics.disconnects.labels(spec.path).inc()
+            log.info("request route=%s outcome=client_disconnected before_first_byte=true", spec.path)
+            raise
 
     complete.__name__ = spec.kind + "_" + spec.path.strip("/").replace("/", "_")
     return complete
@@ -121,6 +136,7 @@ async def list_models(request: Request) -> Response:
 
 
 @router.get("/healthz")
+@router.head("/healthz", include_in_schema=False)
 async def healthz() -> Response:
     return json_response({"status": "ok"})
 
@@ -128,9 +144,13 @@ async def healthz() -> Response:
 @router.get("/readyz")
 async def readyz(request: Request) -> Response:
     ctx = app_context(request)
+    """Ready (200), degraded (200: only the knowledge base fails, RAG answers without passages) or not
+    ready (503); `failed` names the parts that do not answer."""
     checks = {name: bool(await part.ready()) for name, part in ctx.services.parts}
-    ok = all(checks.values())
-    return json_response({"status": "ready" if ok else "not_ready", "checks": checks}, 200 if ok else 503)
+    failed = [name for name, ok in checks.items() if not ok]
+    status = "ready" if not failed else "degraded" if set(failed) <= OPTIONAL_PARTS else "not_ready"
+    body = {"status": status, "checks": checks, "failed": failed}
+    return json_response(body, 503 if status == "not_ready" else 200)
 
 
 @router.get("/metrics")

@@ -8,8 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from convoai_llm.api.encoding import ChatEncoder, EncoderFactory
+from convoai_llm.api.wire_encoders import CompletionsWire, ResponsesWire
 from convoai_llm.core.plan import Kind
+from convoai_llm.schemas.completions import parse_completions
 from convoai_llm.schemas.request import ChatRequest, parse_chat_request
+from convoai_llm.schemas.responses import parse_responses
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +35,15 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("/chat/completions", "chat"),
     RouteSpec("/rag/chat/completions", "rag"),
     RouteSpec("/audio/chat/completions", "audio"),
+    # Other wire formats on the same pipeline (issue 14): the Responses API (RAG under the `/rag` prefix,
+    # as for chat) and legacy completions.
+    RouteSpec("/responses", "chat", parse=parse_responses, encoder=ResponsesWire, schema="ResponsesRequest"),
+    RouteSpec("/rag/responses", "rag", parse=parse_responses, encoder=ResponsesWire, schema="ResponsesRequest"),
+    RouteSpec("/completions", "chat", parse=parse_completions, encoder=CompletionsWire, schema="CompletionRequest"),
 )
+
+KB_PATHS = ("/kb/documents", "/v1/kb/documents", "/kb/search", "/v1/kb/search")
+"""The knowledge-base routes (`api/playground.py`): under the same in-flight and rate limits as completions."""
 
 
 def by_path(routes: tuple[RouteSpec, ...] = ROUTES) -> dict[str, RouteSpec]:

@@ -1,8 +1,13 @@
-"""The knowledge base as a component: the RAG retriever, kept fresh while the server runs.
+"""The knowledge base as a component: the RAG retriever, kept fresh while the server runs, and degraded
+rather than fatal when the store is damaged.
 
-`start` launches the watch task (a document added with `kb add` while the server runs is searchable
-within `CONVOAI_RAG_REFRESH_INTERVAL_S`); `ready` asks the store; `aclose` stops the task and closes
-the store.
+`start` opens the store (blocking work in a thread) and launches the watch task (a document added with
+`kb add` while the server runs is searchable within `CONVOAI_RAG_REFRESH_INTERVAL_S`). A store that
+cannot be opened or refreshed (a corrupt SQLite file, a database that is down) never stops the server:
+chat and audio serve, RAG answers without passages (`search` raises `KnowledgeBaseUnavailable`, which
+the retrieval stage maps to "no passages"), `/readyz` reports `rag: false`, and one line is logged per
+state change (failing → answering again), never per poll. A store that failed to open is retried every
+`REOPEN_INTERVAL_S`. `aclose` stops the task and closes the store.
 """
 
 from __future__ import annotations
@@ -10,53 +15,100 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convoai_llm.core.retrieval import public_source
+from convoai_llm.errors import KnowledgeBaseUnavailable
 from convoai_llm.settings import RagSettings
 
 if TYPE_CHECKING:  # the `rag` extra may be missing: imported when the knowledge base opens
+    from convoai_llm.rag.passage import Passage
     from convoai_llm.rag.retrieve import Retriever
 
 log = logging.getLogger("convoai_llm.rag")
+REOPEN_INTERVAL_S = 30.0
 
 
 class KnowledgeBase:
-    def __init__(self, retriever: Retriever, refresh_interval_s: float) -> None:
-        self.retriever = retriever
+    def __init__(self, opener: Callable[[], Retriever], refresh_interval_s: float) -> None:
+        self.opener = opener
         self.refresh_interval_s = refresh_interval_s
+        self.retriever: Retriever | None = None
+        self.failure: str | None = None
+        """The exception type of the last failure (logged once), None while the store answers."""
         self._watch: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._watch = asyncio.create_task(self.retriever.watch(self.refresh_interval_s), name="kb-watch")
+        await self._open()
+        self._watch = asyncio.create_task(self._watch_loop(), name="kb-watch")
 
     async def ready(self) -> bool:
-        return bool(await self.retriever.ping())
+        return self.retriever is not None and self.failure is None and bool(await self.retriever.ping())
+
+    async def search(self, query: str, k: int | None = None) -> Sequence[Passage]:
+        if self.retriever is None:
+            raise KnowledgeBaseUnavailable("The knowledge base could not be opened.")
+        return await self.retriever.search(query, k)
 
     async def aclose(self) -> None:
         if self._watch is not None:
             self._watch.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._watch
-        await asyncio.to_thread(self.retriever.close)
+        if self.retriever is not None:
+            await asyncio.to_thread(self.retriever.close)
+
+    async def _open(self) -> None:
+        try:
+            self.retriever = await asyncio.to_thread(self.opener)
+        except Exception as exc:  # corrupt file, database down: degraded, never fatal
+            self._set_state(type(exc).__name__)
+        else:
+            self._set_state(None)
+
+    async def _watch_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.refresh_interval_s if self.retriever is not None else REOPEN_INTERVAL_S)
+            if self.retriever is None:
+                await self._open()
+                continue
+            try:
+                await self.retriever.refresh_if_changed()
+            except Exception as exc:  # the old index keeps serving
+                self._set_state(type(exc).__name__)
+            else:
+                self._set_state(None)
+
+    def _set_state(self, failure: str | None) -> None:
+        if failure == self.failure:
+            return
+        if failure is not None:
+            log.error("knowledge base failed (%s): RAG answers without passages; /readyz reports rag=false", failure)
+        else:
+            log.warning("knowledge base answers again")
+        self.failure = failure
 
 
 def open_knowledge_base(settings: RagSettings) -> KnowledgeBase | None:
-    """The knowledge base at `kb_url` or `kb_path` (blocking: loads the embedding model), or None without
-    the `rag` extra."""
+    """The knowledge base at `kb_url` or `kb_path`, opened by `start` (it loads the embedding model), or
+    None without the `rag` extra."""
     try:
         from convoai_llm.rag.retrieve import Retriever
     except ImportError as exc:
         log.warning("RAG disabled: %s", exc)
         return None
-    if not settings.kb_url:
-        settings.kb_path.parent.mkdir(parents=True, exist_ok=True)
-    retriever = Retriever(
-        settings.location, top_k=settings.top_k, min_score=settings.min_score,
-        per_document=settings.per_document, embed_model=settings.embed_model,
-    )  # fmt: skip
-    return KnowledgeBase(retriever, settings.refresh_interval_s)
+
+    def opener() -> Retriever:
+        if not settings.kb_url:
+            settings.kb_path.parent.mkdir(parents=True, exist_ok=True)
+        return Retriever(
+            settings.location, top_k=settings.top_k, min_score=settings.min_score,
+            per_document=settings.per_document, embed_model=settings.embed_model,
+        )  # fmt: skip
+
+    return KnowledgeBase(opener, settings.refresh_interval_s)
 
 
 def list_documents(settings: RagSettings) -> list[dict[str, Any]]:

@@ -16,14 +16,35 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from convoai_llm.core.deadline import Deadline
 from convoai_llm.core.plan import Caller, Kind, Plan
 from convoai_llm.core.retrieval import Retrieval, waiting_line
 from convoai_llm.core.services import Services
-from convoai_llm.errors import KnowledgeBaseUnavailable
+from convoai_llm.errors import KnowledgeBaseUnavailable, RequestError
 from convoai_llm.events import Event
-from convoai_llm.providers.base import ProviderRequest, aclose_quietly, until_started
+from convoai_llm.providers.base import TOOLS_IGNORED_HEADER, ProviderRequest, aclose_quietly, until_started
 from convoai_llm.schemas.request import ChatRequest
 from convoai_llm.schemas.response import Aggregate
+
+NEVER_FORWARDED = frozenset({"metadata"})
+"""Request fields kept from the upstream whatever the schema forwards: the engine's `metadata` carries
+its own identifiers (channel, user), which the README promises never leave this server."""
+
+MAX_NESTING = 128
+
+
+def too_deep(value: object, limit: int) -> bool:
+    """Whether lists and dicts in `value` nest more than `limit` levels (iterative: no recursion limit)."""
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend((v, depth + 1) for v in item)
+    return False
 
 
 class Pipeline:
@@ -31,6 +52,13 @@ class Pipeline:
         self.services = services
 
     async def prepare(self, kind: Kind, req: ChatRequest, caller: Caller) -> Plan:
+        """The plan for one request, bounded as a whole by `CONVOAI_REQUEST_DEADLINE_S`."""
+        deadline = Deadline.after(self.services.deadline_s)
+        plan = await deadline.run(self._prepare(kind, req, caller))
+        plan.bound(deadline)
+        return plan
+
+    async def _prepare(self, kind: Kind, req: ChatRequest, caller: Caller) -> Plan:
         turns = self.services.turns
         plan = turns.repeat(req) if kind != "audio" else None
         if plan is None:
@@ -45,10 +73,14 @@ class Pipeline:
 
     def provider_request(self, req: ChatRequest, caller: Caller) -> ProviderRequest:
         _, model = self.services.router.resolve(req.model)
+        messages = [m.to_upstream() for m in req.messages]
+        params = {k: v for k, v in req.forwarded_params().items() if k not in NEVER_FORWARDED}
+        if too_deep((messages, params, req.model_extra), MAX_NESTING):  # JSON encoders stop at 255 levels: 400
+            raise RequestError(f"The request is nested more than {MAX_NESTING} levels deep.")
         return ProviderRequest(
             model=model,
-            messages=[m.to_upstream() for m in req.messages],
-            params=req.forwarded_params(),
+            messages=messages,
+            params=params,
             caller_token=caller.token,
             request_id=caller.request_id,
         )
@@ -62,9 +94,18 @@ class Pipeline:
         self.services.provider.validate(preq)
         return await until_started(self._stream(preq))
 
+    def _headers(self, preq: ProviderRequest) -> dict[str, str]:
+        """Response headers about how the request was answered (tools the model could not call)."""
+        ignored = self.services.traits.tools_ignored
+        if ignored is not None and ignored(preq):
+            name, value = TOOLS_IGNORED_HEADER
+            return {name: value}
+        return {}
+
     async def _chat(self, req: ChatRequest, caller: Caller) -> Plan:
-        events, model = await self._open(self.provider_request(req, caller))
-        return Plan(req, model, events)
+        preq = self.provider_request(req, caller)
+        events, model = await self._open(preq)
+        return Plan(req, model, events, headers=self._headers(preq))
 
     async def _audio(self, req: ChatRequest, caller: Caller) -> Plan:
         voice = self.services.voice
@@ -72,8 +113,9 @@ class Pipeline:
         if fixed is not None:
             return fixed
         to_speech = voice.live(req, caller.request_id)  # no engine: a 503 before the provider opens
-        events, model = await self._open(self.provider_request(req, caller))
-        return Plan(req, model, to_speech(events))
+        preq = self.provider_request(req, caller)
+        events, model = await self._open(preq)
+        return Plan(req, model, to_speech(events), headers=self._headers(preq))
 
     def _rag(self, req: ChatRequest, caller: Caller) -> Plan:
         retrieval = self.services.retrieval
@@ -84,7 +126,7 @@ class Pipeline:
         wanted = (req.model_extra or {}).get("rag_sources")
         report = wanted if isinstance(wanted, bool) else retrieval.settings.report_sources
         lead = waiting_line(retrieval.settings.waiting_message, preq.messages) if req.stream else None
-        return Plan(req, preq.model, self._grounded(retrieval, preq, lead, report))
+        return Plan(req, preq.model, self._grounded(retrieval, preq, lead, report), headers=self._headers(preq))
 
     async def _grounded(
         self, retrieval: Retrieval, preq: ProviderRequest, lead: Event | None, report_sources: bool

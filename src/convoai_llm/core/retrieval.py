@@ -17,8 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
+from convoai_llm.errors import KnowledgeBaseUnavailable
 from convoai_llm.events import Event, Sources, TextDelta
 from convoai_llm.providers.base import ProviderRequest
+from convoai_llm.providers.local_budget import PromptBudget
 from convoai_llm.rag.passage import Passage
 from convoai_llm.rag.prompt import inject_passages, query_for, waiting_message
 from convoai_llm.rag.searcher import Searcher
@@ -26,6 +28,9 @@ from convoai_llm.settings import RagSettings
 from convoai_llm.text import language_of
 
 log = logging.getLogger("convoai_llm.rag")
+MAX_QUERY_CHARS = 2000
+"""The longest query a search gets (the end of the question beyond it): a search runs in a thread that a
+timeout cannot stop, so its CPU is bounded by bounding its input."""
 
 
 def public_source(source: str) -> str:
@@ -61,9 +66,13 @@ def waiting_line(configured: str | None, messages: Sequence[dict[str, Any]]) -> 
 
 
 class Retrieval:
-    def __init__(self, searcher: Searcher, settings: RagSettings) -> None:
+    """`budget`: what the answering model can read in time (the embedded model: the best one or two
+    passages, each cut to the sentences the question needs); None: every passage retrieved, whole."""
+
+    def __init__(self, searcher: Searcher, settings: RagSettings, budget: PromptBudget | None = None) -> None:
         self.searcher = searcher
         self.settings = settings
+        self.budget = budget
         self._failing = False
 
     async def search(self, query: str, k: int) -> Sequence[Passage]:
@@ -75,7 +84,7 @@ class Retrieval:
             log.warning("retrieval exceeded %.1f s; answering without passages", self.settings.timeout_s)
             return []
         except Exception as exc:  # the store's own errors, a database error: one map, here
-            if not self._failing:
+            if not self._failing and not isinstance(exc, KnowledgeBaseUnavailable):  # that one logs itself
                 log.error("knowledge base failed (%s); answering without passages", type(exc).__name__)
             self._failing = True
             return []
@@ -86,8 +95,11 @@ class Retrieval:
 
     async def rewrite(self, preq: ProviderRequest, report_sources: bool) -> tuple[ProviderRequest, list[Event]]:
         """The provider request with the passages added, and the events to send before the answer."""
-        query = query_for(preq.messages)
-        passages = await self.search(query, self.settings.top_k) if query else []
+        query = query_for(preq.messages)[-MAX_QUERY_CHARS:]  # a search thread cannot be stopped: bound its work
+        passages = list(await self.search(query, self.settings.top_k)) if query else []
+        if self.budget is not None:
+            budget = self.budget
+            passages = [dataclasses.replace(p, text=budget.focus(p.text, query)) for p in budget.select(passages)]
         log.debug("retrieved %d passages for request %s", len(passages), preq.request_id)
         rewritten = dataclasses.replace(preq, messages=inject_passages(preq.messages, passages))
         if not report_sources:

@@ -23,10 +23,11 @@ from convoai_llm.core.knowledge import KnowledgeBase, open_knowledge_base
 from convoai_llm.core.retrieval import Retrieval
 from convoai_llm.core.tooling import ToolLoop
 from convoai_llm.core.turns import Turns
+from convoai_llm.core.upstream import CheckedProvider
 from convoai_llm.core.voice import Voice
 from convoai_llm.errors import TTSUnavailable
 from convoai_llm.lifecycle import Component
-from convoai_llm.providers.base import Provider
+from convoai_llm.providers.base import Provider, Traits
 from convoai_llm.providers.router import Router
 from convoai_llm.rag.searcher import Searcher
 from convoai_llm.settings import AudioSettings, Settings
@@ -39,6 +40,7 @@ log = logging.getLogger("convoai_llm")
 @dataclass(frozen=True, slots=True)
 class Services:
     provider: Provider
+    traits: Traits
     router: Router
     turns: Turns
     voice: Voice
@@ -48,16 +50,19 @@ class Services:
     limiter: Limits[Any]
     parts: Sequence[tuple[str, Component]]
     """Named components, in start order (`/readyz` asks each)."""
+    deadline_s: float = 0.0
+    """The total time one request may take (`CONVOAI_REQUEST_DEADLINE_S`; 0: none)."""
 
 
-def build_provider(settings: Settings) -> Provider:
+def build_provider(settings: Settings) -> tuple[Provider, Traits]:
     if settings.effective_provider == "openai":
         from convoai_llm.providers.openai_compat import OpenAICompatProvider
 
-        return OpenAICompatProvider(settings.upstream)
+        return CheckedProvider(OpenAICompatProvider(settings.upstream, secrets=settings.secret_values)), Traits()
     from convoai_llm.providers.local import LocalProvider
 
-    return LocalProvider(settings)
+    local = LocalProvider(settings)
+    return local, Traits(prompt_budget=local.prompt_budget, tools_ignored=local.tools_ignored)
 
 
 def build_voice(settings: AudioSettings) -> tuple[Voice, VoiceSet]:
@@ -80,19 +85,19 @@ async def open_services(
     async with AsyncExitStack() as stack:
         parts: list[tuple[str, Component]] = []
         limiter = build_limiter(settings.limits)
-        prov = provider or build_provider(settings)
+        prov, traits = (provider, Traits()) if provider is not None else build_provider(settings)
         for name, part in (("limits", limiter), ("provider", prov)):
             await _start(stack, part)
             parts.append((name, part))
         retrieval: Retrieval | None = None
         if searcher is not None:
-            retrieval = Retrieval(searcher, settings.rag)
+            retrieval = Retrieval(searcher, settings.rag, traits.prompt_budget)
         else:
-            kb: KnowledgeBase | None = await asyncio.to_thread(open_knowledge_base, settings.rag)
+            kb: KnowledgeBase | None = open_knowledge_base(settings.rag)
             if kb is not None:
-                await _start(stack, kb)
+                await _start(stack, kb)  # a damaged store starts degraded: never raises
                 parts.append(("rag", kb))
-                retrieval = Retrieval(kb.retriever, settings.rag)
+                retrieval = Retrieval(kb, settings.rag, traits.prompt_budget)
         tools: ToolLoop | None = None
         if settings.tools_config is not None:
             registry = await ToolRegistry.from_config(
@@ -106,6 +111,7 @@ async def open_services(
         except TTSUnavailable as exc:
             log.warning("speech unavailable: %s", exc.message)
         yield Services(
-            provider=prov, router=Router(prov, settings.default_model), turns=Turns(settings.turns), voice=voice,
-            retrieval=retrieval, tools=tools, limiter=limiter, parts=tuple(parts),
+            provider=prov, traits=traits, router=Router(prov, settings.default_model), turns=Turns(settings.turns),
+            voice=voice, retrieval=retrieval, tools=tools, limiter=limiter, parts=tuple(parts),
+            deadline_s=settings.request_deadline_s,
         )  # fmt: skip

@@ -17,11 +17,17 @@ and one `Finish`. Closing it (client hang-up) cancels running tools and closes t
   a short apology (English, or Chinese when the user wrote Chinese) and `Finish("stop")`.
 - A provider that rejects tools (`RequestError` naming `tools`, e.g. a model without tool support) is
   answered without server tools.
+- Bounds against a hostile or confused upstream: at most `max_calls_per_pass` calls run per pass and
+  `max_calls` per request (the rest are dropped from the conversation, and the model is told so); a
+  pass whose calls are all beyond the request's cap ends with the apology. Every call waits for a
+  slot of one limiter shared by the whole process (`max_concurrency` calls running at once).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
@@ -59,6 +65,7 @@ class LoopState:
     """The text sent so far (its last character decides whether the next piece needs a space)."""
     usage: Usage | None = None
     filler_sent: bool = False
+    calls_run: int = 0
 
     def say(self, text: str) -> TextDelta:
         piece = join_spoken(self.spoken, text)
@@ -72,18 +79,37 @@ class LoopState:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class CallBudget:
+    """How many tool calls may run: per pass, per request, and at once in the process (`slots`)."""
+
+    per_pass: int = 8
+    per_request: int = 16
+    slots: asyncio.Semaphore | None = None
+
+    def take(self, asked: list[ToolCall], used: int) -> list[ToolCall]:
+        """The calls to run of those `asked`, when `used` have run in this request already."""
+        calls = asked[: max(0, min(len(asked), self.per_pass, self.per_request - used))]
+        if len(calls) < len(asked):
+            log.warning("tool loop: %d tool calls asked in one pass; running %d", len(asked), len(calls))
+        return calls
+
+
 class ToolLoop:
-    """The loop with its registry and settings, built once at start-up."""
+    """The loop with its registry, settings and the process-wide call limiter, built once at start-up."""
 
     def __init__(self, registry: ToolRegistry, settings: ToolsSettings) -> None:
         self.registry = registry
         self.settings = settings
+        self.budget = CallBudget(
+            settings.max_calls_per_pass, settings.max_calls, asyncio.Semaphore(max(1, settings.max_concurrency))
+        )
 
     def run(self, provider: Provider, preq: ProviderRequest) -> AsyncIterator[Event]:
         s = self.settings
         return tool_loop(
             provider, preq, self.registry, max_passes=s.max_passes, tool_timeout_s=s.timeout_s,
-            max_result_chars=s.max_result_chars, filler=s.filler or None, apology=s.apology,
+            max_result_chars=s.max_result_chars, filler=s.filler or None, apology=s.apology, budget=self.budget,
         )  # fmt: skip
 
     async def start(self) -> None:
@@ -106,7 +132,9 @@ async def tool_loop(
     max_result_chars: int = 4000,
     filler: str | None = None,
     apology: str | None = None,
+    budget: CallBudget | None = None,
 ) -> AsyncIterator[Event]:
+    budget = budget or CallBudget()
     request = upstream_request(provider, preq, registry)
     stream, model = await start_stream(provider, request)
     tasks: list[asyncio.Task[str]] = []
@@ -127,22 +155,24 @@ async def tool_loop(
             finish = result.finish
             if not result.calls:
                 break
-            if pass_no >= max_passes:
-                log.warning("tool loop: still asking for tools after %d passes; apologising", pass_no)
+            asked = result.calls.calls(f"call_{pass_no}")
+            calls = budget.take(asked, state.calls_run)
+            if pass_no >= max_passes or not calls:
+                log.warning("tool loop: still asking for tools after %d passes, %d calls; apologising",
+                            pass_no, state.calls_run)  # fmt: skip
                 yield state.say(apology or apology_for(state.messages))
                 finish = "stop"
                 break
-            calls = result.calls.calls(f"call_{pass_no}")
-            tasks = [
-                asyncio.create_task(execute(registry, c, tool_timeout_s, max_result_chars), name=f"tool-{c.name}")
-                for c in calls
-            ]
+            state.calls_run += len(calls)
+            run = functools.partial(execute, registry, timeout_s=tool_timeout_s, max_chars=max_result_chars,
+                                    slots=budget.slots)  # fmt: skip
+            tasks = [asyncio.create_task(run(c), name=f"tool-{c.name}") for c in calls]
             if filler and not state.filler_sent and not result.said:
                 state.filler_sent = True
                 yield state.say(filler)
             results = await asyncio.gather(*tasks)
             tasks = []
-            state.messages.extend(tool_messages(result, calls, results))
+            state.messages.extend(tool_messages(result, calls, results, dropped=len(asked) - len(calls)))
         if state.usage is not None:
             yield state.usage
         yield Finish(finish if finish is not None and finish != "tool_calls" else "stop")
@@ -176,8 +206,11 @@ async def one_pass(
             yield ev
 
 
-def tool_messages(result: Pass, calls: list[ToolCall], results: list[str]) -> list[dict[str, Any]]:
-    """The assistant message asking for the calls, then one `tool` message per result."""
+def tool_messages(result: Pass, calls: list[ToolCall], results: list[str], dropped: int = 0) -> list[dict[str, Any]]:
+    """The assistant message asking for the calls, then one `tool` message per result (the last one says
+    how many calls asked for were `dropped`)."""
+    if dropped and results:
+        results = [*results[:-1], results[-1] + f"\n[{dropped} more tool calls were not run: ask for fewer at once.]"]
     assistant = {"role": "assistant", "content": "".join(result.said) or None,
                  "tool_calls": [c.message_entry() for c in calls]}  # fmt: skip
     return [
@@ -203,10 +236,14 @@ def upstream_request(provider: Provider, preq: ProviderRequest, registry: ToolRe
     return request
 
 
-async def execute(registry: ToolRegistry, call: ToolCall, timeout_s: float, max_chars: int) -> str:
-    """One call's `tool` message content: the result (cut to `max_chars`) or what went wrong."""
+async def execute(
+    registry: ToolRegistry, call: ToolCall, timeout_s: float, max_chars: int, *, slots: asyncio.Semaphore | None = None
+) -> str:
+    """One call's `tool` message content: the result (cut to `max_chars`) or what went wrong. The call
+    waits for one of the process's `slots` first."""
     try:
-        result = await registry.call(call.name, call.arguments, timeout_s)
+        async with slots or contextlib.nullcontext():
+            result = await registry.call(call.name, call.arguments, timeout_s)
     except ToolError as exc:
         return f"Error: {exc}"
     except Exception:

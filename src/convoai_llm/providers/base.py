@@ -16,12 +16,13 @@ fails before it raises where a status code can still be sent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from convoai_llm.errors import UpstreamError
 from convoai_llm.events import Event, Started
+from convoai_llm.providers.local_budget import PromptBudget
 from convoai_llm.text import message_text
 
 
@@ -48,6 +49,19 @@ class Turn:
     role: str
     text: str
     """String content, text parts concatenated, or an assistant audio transcript."""
+
+
+@dataclass(frozen=True, slots=True)
+class Traits:
+    """What the core adapts to for the provider that answers, decided once when it is built."""
+
+    prompt_budget: PromptBudget | None = None
+    """How many retrieved passages (and how much of each) the model can read in time; None: no limit."""
+    tools_ignored: Callable[[ProviderRequest], bool] | None = None
+    """True for a request whose `tools` this model cannot call (it answers in text; a header says so)."""
+
+
+TOOLS_IGNORED_HEADER = ("x-convoai-tools", "ignored")
 
 
 class Provider(Protocol):

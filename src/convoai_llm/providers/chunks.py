@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import orjson
 
 from convoai_llm.errors import UpstreamError
 from convoai_llm.events import Event, Finish, FinishReason, TextDelta, ToolCallDelta, Usage
+from convoai_llm.redaction import Redactor
 
-_KEYLIKE = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_\-*]{6,}", re.IGNORECASE)
+_NO_SECRETS = Redactor()
 FINISH: dict[str, FinishReason] = {
     "stop": "stop", "length": "length", "tool_calls": "tool_calls", "function_call": "tool_calls",
     "content_filter": "content_filter",
@@ -17,15 +16,12 @@ FINISH: dict[str, FinishReason] = {
 
 
 def redact(text: str, *secrets: str | None) -> str:
-    """Remove known secrets and anything shaped like an API key from upstream text."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return _KEYLIKE.sub("***", text)
+    """Remove the given secrets and anything shaped like an API key from upstream text."""
+    return _NO_SECRETS.scrub(text, *secrets)
 
 
-def parse_chunk(data: str) -> list[Event]:
-    """One upstream chunk's JSON → events. An `error` payload raises."""
+def parse_chunk(data: str, redactor: Redactor = _NO_SECRETS) -> list[Event]:
+    """One upstream chunk's JSON → events. An `error` payload raises, its text scrubbed of every secret."""
     try:
         chunk = orjson.loads(data)
     except orjson.JSONDecodeError:
@@ -35,7 +31,7 @@ def parse_chunk(data: str) -> list[Event]:
     if "error" in chunk:
         err = chunk["error"]
         msg = err.get("message") if isinstance(err, dict) else str(err)
-        raise UpstreamError(f"The upstream failed mid-stream: {redact(str(msg))}")
+        raise UpstreamError(f"The upstream failed mid-stream: {redactor.scrub(str(msg))}")
     out: list[Event] = []
     for choice in chunk.get("choices") or ():
         delta = choice.get("delta") or {}

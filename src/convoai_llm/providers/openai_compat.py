@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -25,10 +25,12 @@ from convoai_llm.errors import (
 )
 from convoai_llm.events import Event, Finish, Started, TextDelta, ToolCallDelta, Usage
 from convoai_llm.providers.base import ProviderRequest
-from convoai_llm.providers.chunks import FINISH, parse_chunk, redact
+from convoai_llm.providers.chunks import FINISH, parse_chunk
 from convoai_llm.providers.retry import RetryPolicy
+from convoai_llm.providers.upstream_http import base_headers, keep_warm, new_session
+from convoai_llm.redaction import Redactor
 from convoai_llm.settings import UpstreamSettings
-from convoai_llm.sse.decoder import DONE, SSEDecoder
+from convoai_llm.sse.decoder import DONE, EventTooLarge, SSEDecoder
 
 log = logging.getLogger("convoai_llm.upstream")
 _MAX_ERROR_BODY = 64 * 1024
@@ -60,7 +62,8 @@ class Upstream:
 class OpenAICompatProvider:
     name: ClassVar[str] = "openai"
 
-    def __init__(self, settings: UpstreamSettings) -> None:
+    def __init__(self, settings: UpstreamSettings, secrets: Iterable[str] = ()) -> None:
+        """`secrets`: other configured secrets to keep out of error texts (our own API keys)."""
         self.settings = settings
         self.base_url = settings.base_url
         key = settings.api_key.get_secret_value() if settings.api_key else None
@@ -76,19 +79,17 @@ class OpenAICompatProvider:
                 for n, f in enumerate(settings.fallbacks, start=1)
             ),
         ]
+        self.redactor = Redactor([*(u.key for u in self.upstreams), *secrets])
+        self._headers_by_url = {u.url: base_headers(u.key) for u in self.upstreams}
         self.retry = RetryPolicy(settings.retries, settings.retry_base_s, settings.retry_max_wait_s)
         self._session: aiohttp.ClientSession | None = None
+        self._warm: asyncio.Task[None] | None = None
+        self._last_request = 0.0
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        if self._session is None:  # built lazily inside the running loop (the app's lifespan)
-            connector = aiohttp.TCPConnector(
-                limit=self.settings.max_connections, ttl_dns_cache=300, enable_cleanup_closed=True
-            )
-            timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.settings.connect_timeout_s)
-            self._session = aiohttp.ClientSession(
-                connector=connector, timeout=timeout, json_serialize=lambda o: orjson.dumps(o).decode()
-            )
+        if self._session is None:  # built inside the running loop (start(), in the app's lifespan)
+            self._session = new_session(self.settings)
         return self._session
 
     def models(self) -> list[str]:
@@ -98,21 +99,27 @@ class OpenAICompatProvider:
         return None
 
     async def start(self) -> None:
-        return None
+        """Open the pool and connect to the upstream in the background (again after idle), so the first
+        caller does not pay the TCP (and TLS) handshake; start-up never waits for, or fails on, it."""
+        warm = keep_warm(self.session, self.base_url, self.settings.connect_timeout_s, lambda: self._last_request)
+        self._warm = asyncio.create_task(warm)
 
     async def ready(self) -> bool:
         return True
 
     async def aclose(self) -> None:
+        if self._warm is not None:
+            self._warm.cancel()
+            await asyncio.gather(self._warm, return_exceptions=True)
+            self._warm = None
         if self._session is not None:
             await self._session.close()
             self._session = None
 
     def _headers(self, upstream: Upstream, request: ProviderRequest) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
-        token = upstream.key or (request.caller_token if upstream.forward_caller_token else None)
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
+        headers = self._headers_by_url[upstream.url]
+        if upstream.key is None and upstream.forward_caller_token and request.caller_token:
+            return {**headers, "Authorization": f"Bearer {request.caller_token}"}
         return headers
 
     async def _open(self, upstream: Upstream, request: ProviderRequest) -> aiohttp.ClientResponse:
@@ -121,15 +128,17 @@ class OpenAICompatProvider:
         body = {**request.params, "model": model, "messages": request.messages, "stream": True,
                 "stream_options": {"include_usage": True}}  # fmt: skip
         limit = self.settings.first_byte_timeout_s
-        secrets = (upstream.key, request.caller_token)
+        redactor = self.redactor.with_secrets(request.caller_token)
+        self._last_request = asyncio.get_running_loop().time()
         try:
             async with asyncio.timeout(limit):
                 resp = await self.session.post(
-                    upstream.url, data=orjson.dumps(body), headers=self._headers(upstream, request)
-                )
-                if resp.status >= 400:
+                    upstream.url, data=orjson.dumps(body), headers=self._headers(upstream, request),
+                    allow_redirects=False,
+                )  # fmt: skip
+                if resp.status >= 300:
                     try:
-                        raise await self._status_error(resp, secrets)
+                        raise await self._status_error(resp, redactor)
                     finally:
                         resp.close()
                 return resp
@@ -169,39 +178,51 @@ class OpenAICompatProvider:
         try:
             resp, upstream = await self._open_any(request)
             model = upstream.model or request.model
+            encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
+            if encoding not in ("", "identity"):
+                raise UpstreamError("The upstream sent a compressed body although asked for identity; refused.")
             ctype = resp.headers.get("Content-Type", "")
             if "text/event-stream" not in ctype:
                 async for ev in self._non_sse(resp, model, ctype):
                     yield ev
                 return
             yield Started(model)
-            async for ev in self._events(resp):
+            async for ev in self._events(resp, self.redactor.with_secrets(request.caller_token)):
                 yield ev
         finally:
             if resp is not None:
                 resp.close()  # releases the connection at once, also on cancellation
 
     async def _read(self, resp: aiohttp.ClientResponse, limit_s: float) -> bytes:
+        """What the upstream has sent since the last read (b"" at the end). The stall timer is armed only
+        when nothing is buffered yet: under load most reads find data waiting and cost no timer."""
+        content = resp.content
         try:
+            raw = content.read_nowait()
+            if raw or content.at_eof():
+                return raw
             async with asyncio.timeout(limit_s):
-                return await resp.content.readany()
+                return await content.readany()
         except TimeoutError:
             raise UpstreamTimeout(f"The upstream stream stalled for {limit_s:g} s.") from None
         except aiohttp.ClientError as exc:
             raise UpstreamError(f"The upstream connection broke mid-stream ({type(exc).__name__}).") from None
 
-    async def _events(self, resp: aiohttp.ClientResponse) -> AsyncIterator[Event]:
+    async def _events(self, resp: aiohttp.ClientResponse, redactor: Redactor) -> AsyncIterator[Event]:
         decoder = SSEDecoder()
         timeout = self.settings.first_byte_timeout_s
         finished = False
         while True:
             raw = await self._read(resp, timeout)
             timeout = self.settings.chunk_timeout_s
-            datas = decoder.feed(raw) if raw else decoder.flush()
+            try:
+                datas = decoder.feed(raw) if raw else decoder.flush()
+            except EventTooLarge as exc:
+                raise UpstreamError(f"The upstream sent an oversized event ({exc}).") from None
             for data in datas:
                 if data == DONE:
                     return
-                for ev in parse_chunk(data):
+                for ev in parse_chunk(data, redactor):
                     finished = finished or isinstance(ev, Finish)
                     yield ev
             if not raw:
@@ -231,7 +252,9 @@ class OpenAICompatProvider:
             yield Usage(int(u.get("prompt_tokens", 0)), int(u.get("completion_tokens", 0)))
         yield Finish(FINISH.get(str(choice.get("finish_reason")), "stop"))
 
-    async def _status_error(self, resp: aiohttp.ClientResponse, secrets: tuple[str | None, ...]) -> ConvoError:
+    async def _status_error(self, resp: aiohttp.ClientResponse, redactor: Redactor) -> ConvoError:
+        if resp.status < 400:  # a redirect: never followed, and its Location never shown
+            return UpstreamError(f"The upstream answered with a redirect (HTTP {resp.status}); not followed.")
         try:
             raw = await resp.content.read(_MAX_ERROR_BODY)
         except aiohttp.ClientError:
@@ -248,7 +271,7 @@ class OpenAICompatProvider:
             pass
         return UpstreamStatus(
             resp.status,
-            redact(message, *secrets),
+            redactor.scrub(message),
             type=str(etype) if etype else None,
             param=str(param) if param else None,
             code=str(code) if code else None,

@@ -26,16 +26,10 @@ class Ranking:
 
 @dataclass(frozen=True, slots=True)
 class Weights:
-    """How much each ranking counts in score fusion, for one language of query.
-
-    ``strong_bm25``: a BM25 score that counts as a full match; the query's BM25 scores are divided by
-    the larger of it and their best, so a weak lexical best (a stray shared word) stays weak instead of
-    being scaled up to 1.
-    """
+    """How much each ranking counts in score fusion, for one language of query."""
 
     lexical: float
     dense: float
-    strong_bm25: float = 0.0
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = DEFAULT_K) -> list[tuple[int, float]]:
@@ -55,13 +49,13 @@ def score_fusion(lexical: Ranking, dense: Ranking, weights: Weights, cosine_floo
     """Weighted sum of normalised scores, best first (ties: lexical order first, then dense); rows that
     score 0 (found only by a ranking whose weight is 0) are left out.
 
-    BM25 scores are divided by the query's best BM25 score or ``weights.strong_bm25``, whichever is larger;
-    cosine similarities are mapped linearly from ``cosine_floor`` (0) to 1.0 (1), so their absolute level
-    still counts.
+    BM25 scores are divided by the query's best BM25 score (BM25 has no fixed scale); cosine similarities
+    are mapped linearly from ``cosine_floor`` (0) to 1.0 (1), so their absolute level still counts: a
+    dense ranking whose best match is barely above the floor adds little, one with no hit adds nothing.
     """
     fused: dict[int, float] = {}
     if lexical.rows:
-        top = max(lexical.scores[0], weights.strong_bm25, 1e-9)
+        top = max(lexical.scores[0], 1e-9)
         for row, score in zip(lexical.rows, lexical.scores, strict=True):
             fused[row] = weights.lexical * score / top
     span = max(1.0 - cosine_floor, 1e-9)

@@ -113,10 +113,12 @@ class PgStore:
         self, source: str, content_hash: str, title: str, chunks: Sequence[NewChunk], *, added_at: float | None = None
     ) -> None:
         """Adds or replaces one document and all its chunks, atomically."""
-        vectors = [self._literal(chunk.embedding) for chunk in chunks]
         with self._db.transaction():
             self._bump_version()  # first: the row lock orders concurrent writers
             self._check_model()
+            if chunks and self.chunk_count() == 0:
+                self._fit_dimension(len(np.asarray(chunks[0].embedding).reshape(-1)))
+            vectors = [self._literal(chunk.embedding) for chunk in chunks]
             self._db.execute("DELETE FROM kb_documents WHERE source = %s", (source,))
             row = self._db.execute(
                 "INSERT INTO kb_documents (source, content_hash, title, added_at) VALUES (%s, %s, %s, %s) RETURNING id",
@@ -188,17 +190,18 @@ class PgStore:
             if row is None or int(str(row[0])) != len(literals):
                 raise StoreError("the knowledge base changed during re-embedding; run it again")
             self._db.execute("DROP INDEX IF EXISTS kb_chunks_embedding_hnsw")
-            self._db.execute(
-                sql.SQL("ALTER TABLE kb_chunks ALTER COLUMN embedding TYPE vector({dim}) USING NULL").format(
-                    dim=sql.Literal(dimension)
+            if dimension != self.dimension:
+                self._db.execute(
+                    sql.SQL(
+                        "ALTER TABLE kb_chunks ALTER COLUMN embedding DROP NOT NULL,"
+                        " ALTER COLUMN embedding TYPE vector({dim}) USING NULL"
+                    ).format(dim=sql.Literal(dimension))
                 )
-                if dimension != self.dimension
-                else sql.SQL("SELECT 1")
-            )
             with self._db.cursor() as cursor:
                 cursor.executemany(
                     "UPDATE kb_chunks SET embedding = %s::vector WHERE id = %s", [(v, i) for i, v in literals]
                 )
+            self._db.execute("ALTER TABLE kb_chunks ALTER COLUMN embedding SET NOT NULL")
             self._db.execute(
                 "CREATE INDEX kb_chunks_embedding_hnsw ON kb_chunks USING hnsw (embedding vector_cosine_ops)"
             )
@@ -218,6 +221,21 @@ class PgStore:
         if array.shape[0] != self.dimension:
             raise StoreError(f"embedding has {array.shape[0]} dimensions, the store uses {self.dimension}")
         return vector_literal(array)
+
+    def _fit_dimension(self, dimension: int) -> None:
+        """An empty knowledge base takes the dimension of the model writing to it first (the column is
+        re-typed and its HNSW index rebuilt, inside the caller's transaction)."""
+        if dimension == self.dimension:
+            return
+        self._db.execute("DROP INDEX IF EXISTS kb_chunks_embedding_hnsw")
+        self._db.execute(
+            sql.SQL("ALTER TABLE kb_chunks ALTER COLUMN embedding TYPE vector({dim}) USING NULL").format(
+                dim=sql.Literal(dimension)
+            )
+        )
+        self._db.execute("CREATE INDEX kb_chunks_embedding_hnsw ON kb_chunks USING hnsw (embedding vector_cosine_ops)")
+        self._db.execute("UPDATE kb_meta SET value = %s WHERE key = 'dimension'", (str(dimension),))
+        self.dimension = dimension
 
     def _check_model(self) -> None:
         if not self.model_id:

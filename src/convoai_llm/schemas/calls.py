@@ -20,19 +20,29 @@ class ToolCall:
 
 
 @dataclass(slots=True)
-class CallBuffer:
-    """Pieces keyed by index: the id and type are set once, the name and arguments concatenate."""
+class _Pieces:
+    id: str = ""
+    name: list[str] = field(default_factory=list)
+    arguments: list[str] = field(default_factory=list)
 
-    parts: dict[int, ToolCall] = field(default_factory=dict)
+
+@dataclass(slots=True)
+class CallBuffer:
+    """Pieces keyed by index: the id and type are set once, the name and arguments are joined at the end
+    (linear in the stream's length: `+=` on an attribute copies the whole string every time)."""
+
+    parts: dict[int, _Pieces] = field(default_factory=dict)
 
     def add(self, delta: ToolCallDelta) -> None:
-        call = self.parts.setdefault(delta.index, ToolCall("", "", ""))
+        call = self.parts.get(delta.index)
+        if call is None:
+            call = self.parts[delta.index] = _Pieces()
         if delta.id:
             call.id = delta.id
         if delta.name:
-            call.name += delta.name
+            call.name.append(delta.name)
         if delta.arguments:
-            call.arguments += delta.arguments
+            call.arguments.append(delta.arguments)
 
     def __bool__(self) -> bool:
         return bool(self.parts)
@@ -42,5 +52,5 @@ class CallBuffer:
         out: list[ToolCall] = []
         for index in sorted(self.parts):
             call = self.parts[index]
-            out.append(ToolCall(call.id or f"{prefix}_{index}", call.name, call.arguments))
+            out.append(ToolCall(call.id or f"{prefix}_{index}", "".join(call.name), "".join(call.arguments)))
         return out

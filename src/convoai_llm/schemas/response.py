@@ -6,7 +6,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from convoai_llm.events import Event, Finish, Sources, TextDelta, ToolCallDelta, Usage
+from convoai_llm.events import AudioDelta, Event, Finish, Sources, TextDelta, ToolCallDelta, Usage
+from convoai_llm.schemas.audio_reply import AudioReply
 from convoai_llm.schemas.calls import CallBuffer
 
 
@@ -19,6 +20,8 @@ class Aggregate:
     finish: str = "stop"
     usage: Usage | None = None
     sources: tuple[dict[str, Any], ...] | None = None
+    audio: AudioReply = field(default_factory=AudioReply)
+    """The audio route's deltas, for `message.audio` (issue 14.2)."""
 
     @property
     def text(self) -> str:
@@ -39,19 +42,25 @@ class Aggregate:
             self.usage = ev
         elif isinstance(ev, Sources):
             self.sources = ev.items
+        elif isinstance(ev, AudioDelta):
+            self.audio.add(ev)
 
 
 def completion_body(completion_id: str, model: str, agg: Aggregate, created: int | None = None) -> dict[str, Any]:
+    created = created if created is not None else int(time.time())
     message: dict[str, Any] = {"role": "assistant", "content": agg.text or None, "refusal": None}
     if agg.calls:
         message["tool_calls"] = agg.tool_calls
+    audio = agg.audio.message_audio(expires_at=created)  # the server keeps no audio: expired at once
+    if audio is not None:
+        message["audio"] = audio
     usage = agg.usage
     extra: dict[str, Any] = {"x_convoai": {"sources": list(agg.sources)}} if agg.sources is not None else {}
     return {
         **extra,
         "id": completion_id,
         "object": "chat.completion",
-        "created": created if created is not None else int(time.time()),
+        "created": created,
         "model": model,
         "choices": [{"index": 0, "message": message, "finish_reason": agg.finish, "logprobs": None}],
         "usage": {

@@ -27,18 +27,8 @@ from convoai_llm.settings.groups import (
     UpstreamSettings,
 )
 
-__all__ = [
-    "AudioSettings",
-    "FallbackUpstream",
-    "LimitsSettings",
-    "LocalModelSettings",
-    "RagSettings",
-    "ServerSettings",
-    "Settings",
-    "ToolsSettings",
-    "TurnSettings",
-    "UpstreamSettings",
-]
+__all__ = ["AudioSettings", "FallbackUpstream", "LimitsSettings", "LocalModelSettings", "RagSettings",
+           "ServerSettings", "Settings", "ToolsSettings", "TurnSettings", "UpstreamSettings"]  # fmt: skip
 
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 
@@ -63,6 +53,16 @@ class Settings(BaseSettings):
     keepalive_interval_s: float = 5.0
     log_level: str = "info"
     shutdown_grace_s: int = 10
+
+    # --- HTTP connections (convoai_llm.server, below the app): header floods, idle sockets, file limits
+    max_header_bytes: int = 32768
+    """A request head (request line + headers) larger than this gets 431 and the connection is closed."""
+    header_timeout_s: float = 10.0
+    """A request head not complete this long after its first byte gets 408 and the connection is closed."""
+    idle_timeout_s: float = 5.0
+    """A connection with no request in progress (new, or kept alive after a response) is closed after this."""
+    max_connections: int = 10000
+    """Open connections per process; lowered at start-up to fit the open-file limit (two files a stream)."""
 
     # --- overload (0 turns a limit off)
     max_inflight: int = 4096
@@ -106,8 +106,13 @@ class Settings(BaseSettings):
     `[{"base_url": "http://…/v1", "api_key": "…", "model": "optional name"}]`."""
 
     # --- embedded local model
+    local_model: str = "qwen2.5-coder-0.5b-instruct"
+    """A model of the embedded catalog (providers/local_catalog.py): qwen2.5-coder-0.5b-instruct,
+    smollm2-135m-instruct, qwen2.5-coder-1.5b-instruct (`make model-1.5b`)."""
     local_model_path: Path | None = None
-    local_model_name: str = "smollm2-135m-instruct"
+    """Any GGUF instead of a catalog model."""
+    local_model_name: str | None = None
+    """The model id responses carry (default: the catalog name, or the GGUF's file name)."""
     local_n_ctx: int = 4096
     local_n_threads: int | None = None
     local_temperature: float = 0.2
@@ -164,10 +169,27 @@ class Settings(BaseSettings):
     rag_custom_metadata: dict[str, Any] | None = None
     audio_custom_metadata: dict[str, Any] | None = None
 
+    # --- CORS for browser apps on other origins (api/cors.py): off unless origins are listed
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Comma-separated origins allowed to call the API from a browser (`*`: any, never with credentials)."""
+    cors_allow_credentials: bool = False
+
+    # --- hardening (issue 17): hosts served with auth off, the total request deadline, tool-call caps
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """With auth off, the `Host` names served besides loopback ones (comma-separated; `*`: any)."""
+    request_deadline_s: float = 300.0
+    """A whole request, stream included, ends after this long (504, or an in-stream error; 0: none)."""
+    tools_max_calls_per_pass: int = 8
+    tools_max_calls: int = 16
+    """Tool calls run per request (all passes); calls beyond either cap get an error result instead."""
+    tools_max_concurrency: int = 16
+    """Tool calls running at once in this process (a limiter shared by every request)."""
+
     @field_validator(
         "openai_api_key",
         "openai_base_url",
         "local_model_path",
+        "local_model_name",
         "audio_dir",
         "piper_model",
         "tools_config",
@@ -180,12 +202,17 @@ class Settings(BaseSettings):
         """`OPENAI_API_KEY=` in a copied env.example means "not set", not "an empty key"."""
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "cors_origins", "allowed_hosts", mode="before")
     @classmethod
-    def _split_keys(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [k.strip() for k in value.split(",") if k.strip()]
-        return value
+    def _split_list(cls, value: object) -> object:
+        """Comma-separated lists in the environment."""
+        return [k.strip() for k in value.split(",") if k.strip()] if isinstance(value, str) else value
+
+    @property
+    def secret_values(self) -> tuple[str, ...]:
+        """Every configured secret (upstream key, fallback keys, our API keys): scrubbed from errors and logs."""
+        keys = [self.openai_api_key, *(f.api_key for f in self.fallback_upstreams), *self.api_keys]
+        return tuple(k.get_secret_value() for k in keys if k is not None)
 
     @property
     def upstream_configured(self) -> bool:
@@ -224,7 +251,7 @@ class Settings(BaseSettings):
     def local(self) -> LocalModelSettings:
         return LocalModelSettings(
             self.local_model_path, self.local_model_name, self.local_n_ctx, self.local_n_threads,
-            self.local_temperature, self.local_max_tokens, self.local_max_queue,
+            self.local_temperature, self.local_max_tokens, self.local_max_queue, self.local_model,
         )  # fmt: skip
 
     @property
@@ -247,6 +274,8 @@ class Settings(BaseSettings):
         return ToolsSettings(
             self.tools_config, self.tools_max_passes, self.tools_timeout_s, self.tools_max_result_chars,
             self.tools_filler, self.tools_apology,
+            max_calls_per_pass=self.tools_max_calls_per_pass, max_calls=self.tools_max_calls,
+            max_concurrency=self.tools_max_concurrency,
         )  # fmt: skip
 
     @property

@@ -47,12 +47,14 @@ class UpstreamSettings:
 @dataclass(frozen=True, slots=True)
 class LocalModelSettings:
     model_path: Path | None
-    model_name: str
+    model_name: str | None
     n_ctx: int
     n_threads: int | None
     temperature: float
     max_tokens: int
     max_queue: int
+    model: str
+    """A catalog model (providers/local_catalog.py), used when `model_path` is unset."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,9 @@ class ToolsSettings:
     max_result_chars: int
     filler: str
     apology: str | None
+    max_calls_per_pass: int = 8
+    max_calls: int = 16
+    max_concurrency: int = 16
 
 
 @dataclass(frozen=True, slots=True)

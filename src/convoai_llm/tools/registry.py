@@ -3,7 +3,7 @@
     registry = await ToolRegistry.from_config("tools.toml", searcher=retriever)
     registry.definitions()                     # → the `tools` list for the upstream request
     text = await registry.call("get_weather", '{"city": "Paris"}', timeout_s=10)
-    await registry.aclose()                    # stops MCP servers, closes the webhook client
+    await registry.aclose()                    # stops MCP servers, closes the webhook client (tools/webhook.py)
 
 Names must be unique: a clash between static tools (functions, webhooks, built-ins) is a config
 error; an MCP tool whose name is already taken is left out (with a warning; use `prefix`).
@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 
 from convoai_llm.rag.searcher import Searcher
@@ -26,7 +25,7 @@ from convoai_llm.tools.config import ToolsConfig
 from convoai_llm.tools.function import function_tool
 from convoai_llm.tools.mcp_connection import McpConnection
 from convoai_llm.tools.tool import BadArguments, Tool, ToolConfigError, ToolError, ToolFailed, ToolTimeout, UnknownTool
-from convoai_llm.tools.webhook import webhook_tool
+from convoai_llm.tools.webhook import WebhookClient, webhook_tool
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +36,7 @@ class ToolRegistry:
         tools: Iterable[Tool] = (),
         *,
         servers: Iterable[McpConnection] = (),
-        http: httpx.AsyncClient | None = None,
+        http: WebhookClient | None = None,
     ) -> None:
         self.static: dict[str, Tool] = {}
         for tool in tools:
@@ -55,7 +54,7 @@ class ToolRegistry:
     async def from_config(cls, path: Path | str, *, searcher: Searcher | None = None) -> ToolRegistry:
         """Load the config, import functions, and start the MCP servers (tools listed at start-up)."""
         config = ToolsConfig.load(path)
-        http = httpx.AsyncClient(follow_redirects=False) if config.webhooks else None
+        http = WebhookClient() if config.webhooks else None
         tools: list[Tool] = []
         servers: list[McpConnection] = []
         try:

@@ -1,0 +1,63 @@
+"""Deadline: the total time a request may take, from planning to its last event.
+
+`Pipeline.prepare` runs under it (past it: `DeadlineExceeded`, 504), and the plan's events are
+bounded by what is left: past it, the stream ends with an in-stream `request_deadline` error and the
+provider stream is closed (so the upstream connection is released). `CONVOAI_REQUEST_DEADLINE_S`
+(0: none).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from convoai_llm.errors import DeadlineExceeded
+from convoai_llm.events import Event
+from convoai_llm.providers.base import aclose_quietly
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    seconds: float
+    at: float | None
+    """Event-loop time at which the request ends; None: no deadline."""
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(seconds, asyncio.get_running_loop().time() + seconds if seconds > 0 else None)
+
+    def error(self) -> DeadlineExceeded:
+        return DeadlineExceeded(f"The request did not finish within {self.seconds:g} s.")
+
+    async def run(self, work: Awaitable[T]) -> T:
+        """`work`, cancelled at the deadline."""
+        cm = asyncio.timeout_at(self.at)
+        try:
+            async with cm:
+                return await work
+        except TimeoutError:
+            if not cm.expired():
+                raise
+            raise self.error() from None
+
+    async def bounded(self, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
+        """`events` until the deadline; the inner stream is closed however this one ends."""
+        try:
+            while True:
+                cm = asyncio.timeout_at(self.at)
+                try:
+                    async with cm:
+                        ev = await anext(events)
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    if not cm.expired():
+                        raise
+                    raise self.error() from None
+                yield ev
+        finally:
+            await aclose_quietly(events)
