@@ -36,7 +36,6 @@ _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$", r
 _PIPES = re.compile(r"\s*\|\s*")
 _ESPEAK_PHONEMES = re.compile(r"\[\[|\]\]")
 _SPACES = re.compile(r"[ \t\u00a0]+")
-_SPACE_BEFORE_MARK = re.compile(r"(?<=\w)[ \t]+([.,!?;:。，！？；：])")  # left where an emoji was: "card 😊." → "card."
 
 _SPELLED_TLDS = frozenset({"com", "org", "net", "edu", "gov", "info", "app", "dev", "shop", "online", "site"})
 _EXTENSIONS = (
@@ -60,10 +59,20 @@ def transcript(text: str) -> str:
     body = _LINE_MARK.sub(r"\1", body)
     body = _EMPHASIS.sub("", body)
     body = _ESPEAK_PHONEMES.sub("", body)
-    body = _SPACE_BEFORE_MARK.sub(r"\1", emoji.replace_emoji(body, replace=""))
+    body = _without_emoji(body)
     lines = [_SPACES.sub(" ", _cells(line)).strip() for line in body.splitlines()]
     cleaned = " ".join(line for line in lines if line)
     return lead + cleaned if cleaned else ""
+
+
+def _without_emoji(text: str) -> str:
+    """Emoji removed with the spaces just before them: "card 😊." → "card.", "a 🎉 b" → "a b"."""
+    for found in reversed(emoji.emoji_list(text)):
+        start = found["match_start"]
+        while start > 0 and text[start - 1] in " \t":
+            start -= 1
+        text = text[:start] + text[found["match_end"] :]
+    return text
 
 
 def _cells(line: str) -> str:
