@@ -18,7 +18,7 @@ from typing import Any, Literal
 Language = Literal["zh", "en"]
 Script = Literal["han", "latin", "other"]
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 # CJK symbols and punctuation, kana, hangul, Han, compatibility ideographs, full-width forms.
 _CJK_RANGES = (
@@ -45,7 +45,7 @@ def is_cjk(char: str) -> bool:
 
 
 def script_of(char: str) -> Script:
-    """`han` for an ideograph, `latin` for an ASCII or Latin-1 letter, `other` for the rest."""
+    """`han` for an ideograph, `latin` for an ASCII or Latin-1/Latin Extended letter, `other` for the rest."""
     if is_han(char):
         return "han"
     if char.isalpha() and ord(char) < 0x250:

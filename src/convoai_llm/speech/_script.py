@@ -1,8 +1,7 @@
 """Which script a character is in, and text cut into runs of one script (pure; private to `speech/`).
 
-`script_of` has the same meaning as `convoai_llm.text.script_of` in the lead's redesign, so this module
-can later import it from there: ``han`` for a CJK ideograph, ``latin`` for a Latin letter, ``other``
-for everything else (digits, spaces, punctuation, symbols, other scripts).
+`script_of` and `is_han` are the package's one definition (`convoai_llm.text`): ``han`` for a CJK
+ideograph, ``latin`` for a Latin letter, ``other`` for everything else (digits, spaces, punctuation).
 
 :func:`runs` cuts a sentence where it changes between Han and Latin letters, so each run can be
 spoken by a voice of its language. Characters of no script (digits, spaces, marks) join the run they
@@ -13,28 +12,13 @@ letter at all is one run of `default`.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from typing import Literal
 
-Script = Literal["han", "latin", "other"]
+from convoai_llm.text import Script, han_count, is_han, script_of
+
 Voice = Literal["han", "latin"]
-
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
-
-
-def is_han(char: str) -> bool:
-    """True for one CJK ideograph."""
-    return _HAN.fullmatch(char) is not None
-
-
-def script_of(char: str) -> Script:
-    """`han` for an ideograph, `latin` for an ASCII or Latin-1/Latin Extended letter, `other` for the rest."""
-    if is_han(char):
-        return "han"
-    if char.isalpha() and ord(char) < 0x250:
-        return "latin"
-    return "other"
+__all__ = ["Script", "Voice", "has_han", "is_han", "runs", "script_of"]
 
 
 def _is_break(char: str) -> bool:
@@ -43,7 +27,7 @@ def _is_break(char: str) -> bool:
 
 
 def has_han(text: str) -> bool:
-    return _HAN.search(text) is not None
+    return han_count(text) > 0
 
 
 def runs(text: str, default: Voice = "latin") -> list[tuple[Voice, str]]:

@@ -36,6 +36,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from convoai_llm.text import is_cjk
+
+__all__ = ["Segmenter", "is_cjk", "weight"]
+
 CJK_TERMINATORS = frozenset("。！？；…！？；．")
 ASCII_TERMINATORS = frozenset(".!?;")
 CLOSERS = frozenset("\"'”’)]}」』）】》〉*_`")
@@ -48,19 +52,6 @@ ABBREVIATIONS = frozenset(
         "jul", "aug", "sep", "sept", "oct", "nov", "dec", "ave", "blvd", "rd",
     }
 )  # fmt: skip
-
-
-def is_cjk(char: str) -> bool:
-    """True for Han ideographs and the CJK symbol/full-width blocks (kana included)."""
-    code = ord(char)
-    return (
-        0x4E00 <= code <= 0x9FFF
-        or 0x3400 <= code <= 0x4DBF
-        or 0x3000 <= code <= 0x30FF
-        or 0xF900 <= code <= 0xFAFF
-        or 0xFF00 <= code <= 0xFFEF
-        or 0x20000 <= code <= 0x2FA1F
-    )
 
 
 def weight(text: str) -> int:
