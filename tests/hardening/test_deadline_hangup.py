@@ -14,7 +14,6 @@ from pathlib import Path
 
 import httpx
 import orjson
-import pytest
 from aiohttp import web
 
 from convoai_llm.events import ToolCallDelta

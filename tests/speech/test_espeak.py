@@ -122,3 +122,18 @@ async def test_failing_binary_is_a_failure(tmp_path: Path) -> None:
     with pytest.raises(TTSFailed, match="status 3"):
         await EspeakTTS(binary=str(binary)).synthesize("Hello there.")
     assert os.getpid() > 0 and not children("broken")
+
+
+def test_a_sentence_longer_than_an_argument_may_be_is_spoken_in_pieces() -> None:
+    """Issue 17 (Low): one sentence over 128 KiB failed with "Argument list too long"."""
+    from convoai_llm.speech.tts import MAX_ARGUMENT_BYTES, argument_pieces
+
+    words = " ".join(f"word{i}" for i in range(30_000))  # ~250 KB, no punctuation
+    pieces = argument_pieces(words)
+    assert len(pieces) > 1 and all(len(p.encode()) <= MAX_ARGUMENT_BYTES for p in pieces)
+    assert " ".join(pieces) == words  # cut at spaces: nothing lost, no word split
+    han = "你" * 50_000  # no space at all: cut on character boundaries, never inside a UTF-8 sequence
+    assert "".join(argument_pieces(han)) == han and all(
+        len(p.encode()) <= MAX_ARGUMENT_BYTES for p in argument_pieces(han)
+    )
+    assert argument_pieces("short") == ["short"]

@@ -97,11 +97,13 @@ class EspeakTTS:
         spoken = " ".join(text.split())
         if not has_words(spoken):
             return Synthesis(b"")
-        wav = await self._run(self.command(spoken))
-        try:
-            pcm = to_engine_pcm(read_wav_stream(wav), gain_db=HEADROOM_DB)
-        except AudioFormatError as exc:
-            raise TTSFailed(f"espeak-ng wrote unreadable audio: {exc}") from exc
+        pcm = b""
+        for piece in argument_pieces(spoken):  # one process per piece: an argument is capped by the OS
+            wav = await self._run(self.command(piece))
+            try:
+                pcm += to_engine_pcm(read_wav_stream(wav), gain_db=HEADROOM_DB)
+            except AudioFormatError as exc:
+                raise TTSFailed(f"espeak-ng wrote unreadable audio: {exc}") from exc
         return Synthesis(pcm, word_timing.estimate(spoken, pcm, SAMPLE_RATE))
 
     async def _run(self, argv: list[str]) -> bytes:
@@ -142,3 +144,19 @@ class EspeakTTS:
                 raise TTSUnavailable(f"{self.binary}: {message}")
             raise TTSFailed(f"{self.binary} exited with status {proc.returncode}: {message}")
         return out
+
+
+MAX_ARGUMENT_BYTES = 32 * 1024
+"""One command-line argument stays well under Linux's 128 KiB limit (MAX_ARG_STRLEN)."""
+
+
+def argument_pieces(text: str, limit: int = MAX_ARGUMENT_BYTES) -> list[str]:
+    """`text` in pieces of at most `limit` UTF-8 bytes, cut at the last space when there is one."""
+    pieces: list[str] = []
+    while len(text.encode()) > limit:
+        cut = len(text.encode()[:limit].decode("utf-8", "ignore"))
+        space = text.rfind(" ", 0, cut)
+        cut = space if space > 0 else cut
+        pieces.append(text[:cut])
+        text = text[cut:].lstrip()
+    return [*pieces, text] if text else pieces
