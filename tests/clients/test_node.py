@@ -27,8 +27,6 @@ if not (NODE_DIR / "node_modules" / "ai").is_dir():
                 allow_module_level=True)  # fmt: skip
 
 Suite = Callable[[str], tuple[dict[str, Any], str]]
-RESPONSES = pytest.mark.xfail(strict=True, reason="issue 14 item 7: the AI SDK's default openai(model) calls "
-                              "POST /v1/responses, lands with the surface work")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +49,7 @@ def suite(stack: Stack) -> Suite:
 AI_SDK = ["ai-sdk-compatible", "ai-sdk-openai-chat"]
 
 
-@pytest.mark.parametrize("name", ["openai-node", *AI_SDK, pytest.param("ai-sdk-openai-default", marks=RESPONSES)])
+@pytest.mark.parametrize("name", ["openai-node", *AI_SDK, "ai-sdk-openai-default"])
 def test_stream_token_by_token(suite: Suite, name: str) -> None:
     seen = suite(name)[0]["stream"]
     assert seen["deltas"] == [TEXT.split(" ")[0], *(" " + w for w in TEXT.split(" ")[1:])]
@@ -60,7 +58,7 @@ def test_stream_token_by_token(suite: Suite, name: str) -> None:
         assert seen["usage"]["totalTokens"] > 0 and seen["modelId"] == "mock-stream"
 
 
-@pytest.mark.parametrize("name", ["openai-node", *AI_SDK, pytest.param("ai-sdk-openai-default", marks=RESPONSES)])
+@pytest.mark.parametrize("name", ["openai-node", *AI_SDK, "ai-sdk-openai-default"])
 def test_non_stream(suite: Suite, name: str) -> None:
     seen = suite(name)[0]["nonstream"]
     assert seen["text"] == TEXT and seen["finish"] == "stop"
