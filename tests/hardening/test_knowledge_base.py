@@ -94,3 +94,12 @@ def test_kb_routes_are_limited_and_rag_queries_capped(serve: ServeFn) -> None:
     assert resp.status_code == 200, resp.text
     assert searcher.queries and len(searcher.queries[-1]) <= MAX_QUERY_CHARS
     assert searcher.queries[-1].endswith("open when")
+
+
+def test_kb_searches_never_spend_the_callers_request_budget(serve: ServeFn) -> None:
+    """KB routes pass the in-flight cap but not the token bucket: 10 searches, then a completion still answers."""
+    server = serve(provider=ScriptedProvider(), searcher=Recorder(), rate_limit_rps=0.01, rate_limit_burst=2)
+    for _ in range(10):
+        assert httpx.get(server.url + "/v1/kb/search?q=hours").status_code == 200
+    codes = [httpx.post(server.url + "/v1/chat/completions", json={"messages": MSG}).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]  # the completion bucket (burst 2) is untouched by the searches

@@ -30,6 +30,7 @@ class LimitsMiddleware:
         self.app = app
         self.auth = auth
         self.paths = frozenset(path for spec in ROUTES if spec.rate_limited for path in spec.paths) | set(KB_PATHS)
+        self.kb_paths = frozenset(KB_PATHS)
 
     def caller(self, scope: Scope) -> str:
         if self.auth.enabled:
@@ -46,7 +47,10 @@ class LimitsMiddleware:
             return
         limiter = scope["app"].state.ctx.services.limiter
         try:
-            ticket = await limiter.acquire(self.caller(scope))
+            if scope["path"] in self.kb_paths:  # the in-flight and concurrency caps, not the request budget
+                ticket = await limiter.acquire("kb:" + self.caller(scope), rate=False)
+            else:
+                ticket = await limiter.acquire(self.caller(scope))
         except ConvoError as exc:
             await send_error(exc, send)
             return

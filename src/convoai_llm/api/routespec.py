@@ -43,7 +43,8 @@ ROUTES: tuple[RouteSpec, ...] = (
 )
 
 KB_PATHS = ("/kb/documents", "/v1/kb/documents", "/kb/search", "/v1/kb/search")
-"""The knowledge-base routes (`api/playground.py`): under the same in-flight and rate limits as completions."""
+"""The knowledge-base routes (`api/playground.py`): under the same in-flight cap as completions and a per-key
+concurrency cap of their own; they never spend a caller's request budget (the token bucket)."""
 
 
 def by_path(routes: tuple[RouteSpec, ...] = ROUTES) -> dict[str, RouteSpec]:

@@ -27,7 +27,7 @@ TicketT = TypeVar("TicketT")
 class Limits(Protocol[TicketT]):
     """Admission control: ``acquire`` admits one request or raises (429/503); ``release`` ends it."""
 
-    async def acquire(self, caller: str) -> TicketT: ...
+    async def acquire(self, caller: str, *, rate: bool = True) -> TicketT: ...
 
     async def release(self, ticket: TicketT) -> None: ...
 
@@ -65,19 +65,21 @@ class Limiter:
             self._buckets.move_to_end(caller)
         return bucket
 
-    async def acquire(self, caller: str) -> Bucket:
-        return self.acquire_now(caller)
+    async def acquire(self, caller: str, *, rate: bool = True) -> Bucket:
+        return self.acquire_now(caller, rate=rate)
 
     async def release(self, bucket: Bucket) -> None:
         self.release_now(bucket)
 
-    def acquire_now(self, caller: str) -> Bucket:
-        """Admit one request or raise; the caller must `release` the returned bucket."""
+    def acquire_now(self, caller: str, *, rate: bool = True) -> Bucket:
+        """Admit one request or raise; the caller must `release` the returned bucket. `rate=False`: the
+        in-flight and concurrency caps only, no token from the bucket."""
         if self.max_inflight and self.inflight >= self.max_inflight:
             raise Unavailable("The server is at capacity; try again shortly.", retry_after=1)
         now = time.monotonic()
         bucket = self._bucket(caller, now)
-        if self.rps > 0:
+        rated = rate and self.rps > 0
+        if rated:
             bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rps)
             bucket.updated = now
             if bucket.tokens < 1:
@@ -86,7 +88,7 @@ class Limiter:
                 )
         if self.per_key_streams and bucket.streams >= self.per_key_streams:
             raise RateLimited("Too many concurrent streams for this key.", retry_after=1)
-        if self.rps > 0:
+        if rated:
             bucket.tokens -= 1
         bucket.streams += 1
         self.inflight += 1

@@ -124,16 +124,17 @@ class RedisLimiter:
         """The caller's bucket and stream-set keys; the hash tag keeps both in one Redis Cluster slot."""
         return [f"{self.prefix}:{{{caller}}}:rate", f"{self.prefix}:{{{caller}}}:streams"]
 
-    async def acquire(self, caller: str) -> RedisTicket:
+    async def acquire(self, caller: str, *, rate: bool = True) -> RedisTicket:
         if self.max_inflight and self.inflight >= self.max_inflight:
             raise Unavailable("The server is at capacity; try again shortly.", retry_after=1)
         ticket = RedisTicket(caller, None)
-        if self.rps > 0 or self.per_key_streams > 0:
+        rps = self.rps if rate else 0.0
+        if rps > 0 or self.per_key_streams > 0:
             ticket.lease = uuid.uuid4().hex
             try:
                 code, retry = await self._admit(
                     keys=self.keys(caller),
-                    args=[self.rps, self.burst, self.per_key_streams, self.lease_s, ticket.lease],
+                    args=[rps, self.burst, self.per_key_streams, self.lease_s, ticket.lease],
                 )
             except (RedisError, OSError) as exc:
                 ticket.lease = None
