@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from convoai_llm.errors import RequestError
+from convoai_llm.schemas.body import load_object
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
@@ -174,14 +174,7 @@ def _param(loc: tuple[str | int, ...]) -> str:
 
 def parse_chat_request(body: bytes) -> ChatRequest:
     """Bytes → a validated request, or a `RequestError` naming the offending `param`."""
-    if not body.strip():
-        raise RequestError("The request body is empty; send a JSON object.")
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise RequestError(f"The request body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise RequestError("The request body must be a JSON object.")
+    data = load_object(body)
     try:
         return ChatRequest.model_validate(data)
     except ValidationError as exc:
