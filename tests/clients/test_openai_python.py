@@ -145,3 +145,26 @@ def test_responses_api(stack: Stack) -> None:
     with sync(stack) as client:
         resp = client.responses.create(model="mock-stream", input="Hi")
     assert resp.output_text == TEXT
+
+
+async def test_async_tools_round_trip_and_errors(stack: Stack) -> None:
+    """AsyncOpenAI: a tools round trip (non-streaming and streamed) and errors as openai's own classes."""
+    messages = user(f"Weather in Paris? async-{uuid.uuid4().hex[:8]}")
+    async with asynchronous(stack) as client:
+        first = await client.chat.completions.create(model="mock-tools", messages=messages, tools=[WEATHER_TOOL])
+        call = (first.choices[0].message.tool_calls or [])[0]
+        assert first.choices[0].finish_reason == "tool_calls" and call.function.name == "get_weather"  # type: ignore[union-attr]
+        messages += [first.choices[0].message.model_dump(exclude_none=True),  # type: ignore[list-item]
+                     {"role": "tool", "tool_call_id": call.id, "content": "rainy, 12 C"}]  # fmt: skip
+        stream = await client.chat.completions.create(model="mock-tools", messages=messages, tools=[WEATHER_TOOL],
+                                                      stream=True)  # fmt: skip
+        text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+        assert text == "The tool said: rainy, 12 C"
+        with pytest.raises(openai.BadRequestError) as bad:
+            await client.chat.completions.create(model="mock-stream", messages=user("Hi"), temperature=5)
+        assert bad.value.status_code == 400 and bad.value.body["param"] == "temperature"  # type: ignore[index]
+        with pytest.raises(openai.InternalServerError):
+            await client.chat.completions.create(model="mock-503", messages=user("Hi"))
+    async with openai.AsyncOpenAI(base_url=stack.base_url, api_key="wrong", max_retries=0) as stranger:
+        with pytest.raises(openai.AuthenticationError):
+            await stranger.chat.completions.create(model="mock-stream", messages=user("Hi"))

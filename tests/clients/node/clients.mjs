@@ -114,7 +114,7 @@ const suites = {
   "ai-sdk-compatible": () => aiSdk(createOpenAICompatible({ name: "convoai", baseURL: BASE, apiKey: KEY,
                                                             includeUsage: true }), true),
   "ai-sdk-openai-chat": () => aiSdk((id) => createOpenAI({ baseURL: BASE, apiKey: KEY }).chat(id), true),
-  "ai-sdk-openai-default": () => aiSdk((id) => createOpenAI({ baseURL: BASE, apiKey: KEY })(id), false),
+  "ai-sdk-openai-default": () => aiSdk((id) => createOpenAI({ baseURL: BASE, apiKey: KEY })(id), true),
   "ai-sdk-401": async () => {
     const model = createOpenAICompatible({ name: "convoai", baseURL: BASE, apiKey: "sk-wrong" })("mock-stream");
     try { await generateText({ model, prompt: "Hi", maxRetries: 0 }); return {}; } catch (e) { return failure(e); }
