@@ -38,7 +38,7 @@ def served(upstream: MockUpstream, tmp_path_factory: pytest.TempPathFactory) -> 
                                 cwd=tmp_path_factory.mktemp("cwd"))  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 90  # start-up loads the models: slow on a loaded machine
             while time.monotonic() < deadline:
                 try:
                     if httpx.get(url + "/healthz").status_code == 200:

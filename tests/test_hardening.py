@@ -144,7 +144,7 @@ def _serve_process(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[byt
         proc = subprocess.Popen([str(BIN), "serve", "--port", str(port)], env={**os.environ, **env},
                                 stdout=out, stderr=subprocess.STDOUT, cwd=log.parent)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # start-up loads the models: slow on a loaded machine
     while time.monotonic() < deadline:
         try:
             if httpx.get(url + "/healthz").status_code == 200:
