@@ -34,6 +34,8 @@ from jsonschema import Draft202012Validator, ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from tests.contract import _nullable
+
 SPEC_ENV = "CONVOAI_OPENAI_SPEC"
 _SCHEMAS = "#/components/schemas/"
 
@@ -83,23 +85,6 @@ def find_spec(start: Path | None = None) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
-
-
-def _nullable(node: Any) -> Any:
-    """OpenAPI 3.0's `nullable: true` as JSON Schema's `null`."""
-    if isinstance(node, list):
-        return [_nullable(n) for n in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _nullable(v) for k, v in node.items()}
-    if out.pop("nullable", False) is True:
-        if isinstance(out.get("type"), str):
-            out["type"] = [out["type"], "null"]
-            if "enum" in out:
-                out["enum"] = [*out["enum"], None]
-        elif "type" not in out:
-            out = {"anyOf": [out, {"type": "null"}]}
-    return out
 
 
 class ChatRules:
