@@ -4,7 +4,7 @@
     .venv/bin/python bench/rag_bench.py                # 10 000 chunks: p50/p95, hit@3, MRR
     .venv/bin/python bench/rag_bench.py --chunks 2000  # smaller, faster
     .venv/bin/python bench/rag_bench.py --sweep        # chunk size / overlap sweep on the sample KB only
-    .venv/bin/python bench/rag_bench.py --public       # CMRC 2018 dev (+ --beir DIR): nDCG@10, Recall@10, MRR
+    .venv/bin/python bench/rag_bench.py --public       # CMRC 2018 dev (+ --scifact ZIP, --beir DIR): nDCG, R@10, MRR
 
 The KB is the sample knowledge base plus synthetic distractor chunks (English and Chinese passages about
 other made-up products, embedded for real), written into a temporary SQLite file through the store.
@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.rag.eval_set import QUESTIONS  # noqa: E402
 
-from bench.rag_public import Dataset, beir, cmrc, evaluate, ingested, variants  # noqa: E402
+from bench.rag_public import Dataset, beir, cmrc, evaluate, ingested, scifact, variants  # noqa: E402
 from convoai_llm.rag.chunk import Chunker  # noqa: E402
 from convoai_llm.rag.embed import DEFAULT_MODEL, TextEmbedder, load_embedder  # noqa: E402
 from convoai_llm.rag.ingest import Ingestor, collect_files  # noqa: E402
@@ -117,15 +117,19 @@ def shared_data() -> Path:
     return ROOT.parent / "shared" / "data"
 
 
-def public(models: list[str], beir_dir: Path | None, limit: int | None) -> None:
+def public(
+    models: list[str], beir_dir: Path | None, scifact_zip: Path | None, limit: int | None, *, with_cmrc: bool = True
+) -> None:
     sets: list[Dataset] = []
     cmrc_file = shared_data() / "cmrc2018" / "cmrc2018_dev.json"
-    if cmrc_file.is_file():
+    if with_cmrc and cmrc_file.is_file():
         sets.append(cmrc(cmrc_file))
-    else:
+    elif with_cmrc:
         print(f"CMRC 2018 not found at {cmrc_file}: skipped")
     if beir_dir is not None:
         sets.append(beir(beir_dir))
+    if scifact_zip is not None:
+        sets.append(scifact(scifact_zip))
     tokenizer = Tokenizer()
     for model in models:
         for dataset in sets:
@@ -167,10 +171,14 @@ def main() -> None:
     parser.add_argument(
         "--beir", type=Path, help="--public: a BEIR-format folder (corpus.jsonl, queries.jsonl, qrels/)"
     )
+    parser.add_argument(
+        "--scifact", type=Path, help="--public: SciFact's release zip (claims_*.csv, corpus_train.csv), see rag_public"
+    )
+    parser.add_argument("--no-cmrc", action="store_true", help="--public: leave CMRC 2018 out")
     parser.add_argument("--limit", type=int, help="--public: only the first N questions of each set")
     args = parser.parse_args()
     if args.public:
-        public(args.models.split(","), args.beir, args.limit)
+        public(args.models.split(","), args.beir, args.scifact, args.limit, with_cmrc=not args.no_cmrc)
         return
     tokenizer = Tokenizer()
     if args.sweep:
