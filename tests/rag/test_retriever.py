@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from convoai_llm.rag.embed import TextEmbedder
+from convoai_llm.rag.embed import TextEmbedder, Vectors
 from convoai_llm.rag.ingest import Ingestor
 from convoai_llm.rag.retrieve import Retriever
 from convoai_llm.rag.store import KnowledgeStore
@@ -93,3 +93,30 @@ async def test_watch_picks_up_a_removed_document(
         assert all(p.source != pricing for p in passages)
     finally:
         watcher.cancel()
+
+
+class CountingEmbedder:
+    """The real embedder, counting the queries it embeds (a seam for the query cache)."""
+
+    def __init__(self, inner: TextEmbedder) -> None:
+        self.inner = inner
+        self.name, self.model_id, self.dimension = inner.name, inner.model_id, inner.dimension
+        self.queries: list[str] = []
+
+    def embed(self, texts: list[str], *, batch_size: int = 32) -> Vectors:
+        return self.inner.embed(texts, batch_size=batch_size)
+
+    def embed_one(self, text: str) -> Vectors:
+        self.queries.append(text)
+        return self.inner.embed_one(text)
+
+
+def test_a_repeated_query_is_embedded_once(sample_db: Path, embedder: TextEmbedder, tokenizer: Tokenizer) -> None:
+    counting = CountingEmbedder(embedder)
+    retriever = Retriever(sample_db, embedder=counting, tokenizer=tokenizer)
+    first = retriever.search_sync("How much does the Day Pass cost?")
+    again = retriever.search_sync("How much does the Day Pass cost?")
+    other = retriever.search_sync("周日几点开门")
+    assert counting.queries == ["How much does the Day Pass cost?", "周日几点开门"]
+    assert first == again and "15 dollars" in first[0].text
+    assert other and other != first

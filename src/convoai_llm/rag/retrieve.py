@@ -9,12 +9,13 @@ the new one is swapped in with a single reference assignment.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from convoai_llm.rag.backend import is_pg_url, open_store
-from convoai_llm.rag.embed import DEFAULT_MODEL, TextEmbedder, load_embedder
+from convoai_llm.rag.embed import DEFAULT_MODEL, TextEmbedder, Vectors, load_embedder
 from convoai_llm.rag.index import Index, Language, Policy, Thresholds, tuned_policy
 from convoai_llm.rag.passage import Passage
 from convoai_llm.rag.store import ModelMismatchError, Snapshot
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 DEFAULT_TOP_K = 3
 DEFAULT_PER_DOCUMENT = 2
 DEFAULT_THRESHOLDS = Thresholds()
+QUERY_CACHE = 1024  # query vectors kept (512 floats each: 2 MiB): a repeated question skips the model
 log = logging.getLogger(__name__)
 
 
@@ -59,6 +61,7 @@ class Retriever:
         self.store_path = Path(store_path)  # the SQLite file (kept for callers of the file-only API)
         self.top_k = top_k
         self._embedder = embedder or load_embedder(embed_model)
+        self._query_vector = functools.lru_cache(maxsize=QUERY_CACHE)(self._embed_query)
         self.policy = policy or tuned_policy(
             self._embedder.name, min_score=min_score, min_bm25=min_bm25, per_document=per_document
         )
@@ -88,9 +91,14 @@ class Retriever:
         if limit <= 0 or not query.strip() or not len(index):
             return []
         terms = self._tokenizer.tokenize(query)
-        vector = self._embedder.embed_one(query) if index.dense_ready else None
+        vector = self._query_vector(query) if index.dense_ready else None
         language: Language = "zh" if cjk_share(query) >= 0.5 else "en"
         return index.search(terms, vector, limit, self.policy, language)
+
+    def _embed_query(self, query: str) -> Vectors:
+        vector = self._embedder.embed_one(query)
+        vector.flags.writeable = False  # shared by every search of the same text
+        return vector
 
     async def search(self, query: str, k: int | None = None) -> list[Passage]:
         """The best passages for ``query`` (at most ``k``, default ``top_k``), computed off the event loop."""
