@@ -120,3 +120,39 @@ def test_a_repeated_query_is_embedded_once(sample_db: Path, embedder: TextEmbedd
     assert counting.queries == ["How much does the Day Pass cost?", "周日几点开门"]
     assert first == again and "15 dollars" in first[0].text
     assert other and other != first
+
+
+async def test_watch_refresh_is_debounced_while_the_store_keeps_changing(
+    tmp_path: Path, sample_db: Path, embedder: TextEmbedder, tokenizer: Tokenizer
+) -> None:
+    db = tmp_path / "kb.sqlite3"
+    shutil.copy(sample_db, db)
+    retriever = Retriever(db, embedder=embedder, tokenizer=tokenizer)
+    builds: list[int] = []
+    original_build = retriever._build
+
+    def counted_build():  # type: ignore[no-untyped-def]
+        index = original_build()
+        builds.append(index.version)
+        return index
+
+    retriever._build = counted_build  # type: ignore[method-assign]
+    with KnowledgeStore(db, model_id=embedder.model_id) as store:
+        ingestor = Ingestor(store, embedder, tokenizer)
+        for n in range(3):  # a long `kb add`: a new version at every poll, no rebuild while the index is fresh
+            doc = tmp_path / f"note{n}.md"
+            doc.write_text(f"# Note {n}\n\nThe shop's note number {n} is about saddles.\n", encoding="utf-8")
+            ingestor.add(doc)
+            assert not await retriever.refresh_when_settled(max_stale_s=3600)
+        assert builds == []
+        final = store.version()
+    assert await retriever.refresh_when_settled(max_stale_s=3600)  # unchanged since the last poll: settled
+    assert builds == [final] and retriever.version == final
+    assert not await retriever.refresh_when_settled(max_stale_s=3600)
+
+    with KnowledgeStore(db) as store:  # a change while writes go on, once the index is max_stale_s old
+        store.remove(next(d.source for d in store.documents() if d.source.endswith("note0.md")))
+        removed = store.version()
+    time.sleep(0.2)
+    assert await retriever.refresh_when_settled(max_stale_s=0.1)
+    assert builds == [final, removed]
