@@ -121,6 +121,13 @@ def test_a_repeated_query_is_embedded_once(sample_db: Path, embedder: TextEmbedd
     assert first == again and "15 dollars" in first[0].text
     assert other and other != first
 
+    uncached = CountingEmbedder(embedder)
+    no_cache = Retriever(sample_db, embedder=uncached, tokenizer=tokenizer, query_cache=0)
+    assert no_cache.search_sync("How much does the Day Pass cost?") == no_cache.search_sync(
+        "How much does the Day Pass cost?"
+    )
+    assert len(uncached.queries) == 2
+
 
 async def test_watch_refresh_is_debounced_while_the_store_keeps_changing(
     tmp_path: Path, sample_db: Path, embedder: TextEmbedder, tokenizer: Tokenizer

@@ -44,7 +44,8 @@ class Retriever:
     model's, ``index.MODEL_TUNING``); ``min_bm25``: score floor for lexical hits (a chunk below both floors is
     never returned, so an off-topic question gets no passages). ``embed_model`` names the embedding model
     (``embed.MODEL_NAMES``) unless an ``embedder`` is given; ``embedder`` and ``tokenizer`` may be shared
-    with an ingestor. A store holding another model's vectors is searched by BM25 alone, with one
+    with an ingestor. ``query_cache``: query vectors kept for repeated questions (0: none). A store holding
+    another model's vectors is searched by BM25 alone, with one
     warning per store version naming the fix (``kb reembed``).
     """
 
@@ -60,12 +61,13 @@ class Retriever:
         embedder: TextEmbedder | None = None,
         tokenizer: Tokenizer | None = None,
         policy: Policy | None = None,
+        query_cache: int = QUERY_CACHE,
     ) -> None:
         self.location: Path | str = store_path if is_pg_url(store_path) else Path(store_path)
         self.store_path = Path(store_path)  # the SQLite file (kept for callers of the file-only API)
         self.top_k = top_k
         self._embedder = embedder or load_embedder(embed_model)
-        self._query_vector = functools.lru_cache(maxsize=QUERY_CACHE)(self._embed_query)
+        self._query_vector = functools.lru_cache(maxsize=query_cache)(self._embed_query)
         self.policy = policy or tuned_policy(
             self._embedder.name, min_score=min_score, min_bm25=min_bm25, per_document=per_document
         )
