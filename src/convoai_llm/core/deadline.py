@@ -49,14 +49,15 @@ class Deadline:
 
         One timer for the whole stream (a timeout context per event was ~15% of the per-chunk CPU):
         when it fires while the consumer waits for the next event, that wait is cancelled and turned into
-        `DeadlineExceeded`; when it fires between events, the next step raises it."""
-        watch = _Watch()
+        `DeadlineExceeded`; when it fires between events, the next step raises it. One task iterates it
+        (the stream pump, or `collect`)."""
+        watch = _Watch(asyncio.current_task())
         handle = asyncio.get_running_loop().call_at(self.at, watch.expire) if self.at is not None else None
         try:
             while True:
                 if watch.expired:
                     raise self.error()
-                watch.waiting = asyncio.current_task()
+                watch.waiting = watch.task
                 try:
                     ev = await anext(events)
                 except StopAsyncIteration:
@@ -77,9 +78,10 @@ class Deadline:
 class _Watch:
     """A stream's deadline state: expired yet, and the task waiting for the next event (if any)."""
 
-    __slots__ = ("expired", "waiting")
+    __slots__ = ("expired", "task", "waiting")
 
-    def __init__(self) -> None:
+    def __init__(self, task: asyncio.Task[object] | None) -> None:
+        self.task = task
         self.expired = False
         self.waiting: asyncio.Task[object] | None = None
 
