@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
 
 from convoai_llm import __version__
 from convoai_llm.api.auth import Authenticator
@@ -35,6 +36,22 @@ from convoai_llm.settings import Settings
 log = logging.getLogger("convoai_llm")
 
 
+class ConvoApp(FastAPI):
+    """FastAPI with our pure ASGI middleware outside its own stack (not inside its error middleware), so
+    the chat fast path skips FastAPI's per-request telemetry check and its `send` wrapper on every chunk.
+    Our guard answers what escapes our middleware (`api/guard.py`)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        ours, self.user_middleware = self.user_middleware, []
+        try:
+            app = super().build_middleware_stack()
+        finally:
+            self.user_middleware = ours
+        for cls, args, kwargs in reversed(ours):
+            app = cls(app, *args, **kwargs)
+        return app
+
+
 def create_app(
     settings: Settings | None = None, *, provider: Provider | None = None, searcher: Searcher | None = None
 ) -> FastAPI:
@@ -54,7 +71,7 @@ def create_app(
                 log.info("convoai-llm %s ready: provider=%s models=%s", __version__, prov.name, prov.models())
                 yield
 
-    app = FastAPI(title="convoai-llm", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app = ConvoApp(title="convoai-llm", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
     app.router.redirect_slashes = False  # a redirect would be built from the request's `Host`: 404 instead
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     app.include_router(completion_router())
