@@ -13,6 +13,7 @@ from convoai_llm.rag.diversify import pick
 from convoai_llm.rag.embed import Vectors
 from convoai_llm.rag.fusion import Ranking, Weights, reciprocal_rank_fusion, score_fusion
 from convoai_llm.rag.passage import Passage
+from convoai_llm.rag.stem import EnglishStemmer
 from convoai_llm.rag.store import Snapshot
 
 Language = Literal["zh", "en"]
@@ -81,10 +82,11 @@ class Index:
         self.snapshot = snapshot
         self.dense_ready = dense_ready
         self._vectors = snapshot.embeddings
+        self._stemmer = EnglishStemmer()  # stems for the BM25 index and the queries, see ``stem``
         self._bm25: bm25s.BM25 | None = None
         if snapshot.chunk_ids:
             self._bm25 = bm25s.BM25()
-            self._bm25.index(snapshot.terms, show_progress=False)
+            self._bm25.index(self._stemmer.stem_many(snapshot.terms), show_progress=False)
 
     def __len__(self) -> int:
         return len(self.snapshot.chunk_ids)
@@ -93,7 +95,8 @@ class Index:
         """Rows ranked by BM25, best first, above the floor."""
         if self._bm25 is None or not terms:
             return Ranking([], [])
-        scores: npt.NDArray[np.float32] = np.asarray(self._bm25.get_scores(terms), dtype=np.float32)
+        stems = self._stemmer.stem(terms)
+        scores: npt.NDArray[np.float32] = np.asarray(self._bm25.get_scores(stems), dtype=np.float32)
         return _top(scores, thresholds.candidates, max(thresholds.min_bm25, 1e-6))
 
     def dense(self, vector: Vectors, thresholds: Thresholds) -> Ranking:
