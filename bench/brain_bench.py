@@ -68,16 +68,16 @@ def _retriever(tmp: Path) -> Any:
 
 
 def _rag_messages(retriever: Any, budget: Any, question: str) -> tuple[list[dict[str, Any]], list[float]]:
-    from convoai_llm.rag.prompt import inject_passages
+    """As `core.retrieval.Retrieval.rewrite` builds them (its budget branch for the local model)."""
+    from convoai_llm.rag.prompt import detect_language, inject_passages
 
     messages = [{"role": "user", "content": question}]
     passages = retriever.search_sync(question, 3)
     scores = [round(float(p.score), 4) for p in passages]
-    if budget is not None:
-        import dataclasses
-
-        passages = [dataclasses.replace(p, text=budget.focus(p.text, question)) for p in budget.select(passages)]
-    return inject_passages(messages, passages), scores
+    if budget is None:
+        return inject_passages(messages, passages), scores
+    texts = [budget.focus(p.text, question) for p in budget.select(passages, question)]
+    return budget.prompt(messages, texts, detect_language(question)), scores
 
 
 async def _one(provider: Any, messages: list[dict[str, Any]], max_tokens: int) -> dict[str, Any]:
@@ -117,7 +117,7 @@ async def _run_model(
     if sampling:  # a sweep: other sampling defaults than the provider's
         import dataclasses
 
-        tuned = dataclasses.replace(provider.config.sampling, **sampling)
+        tuned = dataclasses.replace(provider.config.sampling, **sampling)  # type: ignore[arg-type]
         provider.config = dataclasses.replace(provider.config, sampling=tuned)
     t0 = time.perf_counter()
     provider.load()
@@ -129,7 +129,7 @@ async def _run_model(
         budget = provider.prompt_budget if rag_budget else None
         for item in items:
             before = stops.loops
-            retrieval_s, scores = 0.0, []
+            retrieval_s, scores = 0.0, list[float]()
             messages = [{"role": "user", "content": item["prompt"]}]
             if item["kind"] == "rag":
                 t = time.perf_counter()
