@@ -120,6 +120,7 @@ class PromptBudget:
     max_passage_chars: int = 180
     min_score: float = 0.0
     min_ratio: float = 0.3
+    min_sentence_ratio: float = 0.5
     first_token_target_s: float = 1.5
 
     def select(self, passages: Sequence[P], query: str = "") -> list[P]:
@@ -139,8 +140,9 @@ class PromptBudget:
         return grounded(messages, passages, lang)
 
     def focus(self, text: str, query: str) -> str:
-        """The sentences of `text` that share terms with `query`, the closest first, shown in their order
-        within `max_passage_chars`, each group after its section's name."""
+        """The sentences of `text` that share terms with `query` (scoring at least `min_sentence_ratio` of
+        the best), the closest first, shown in their order within `max_passage_chars`, each group after
+        its section's name."""
         units = _units(text)
         if not units:
             return ""
@@ -151,7 +153,10 @@ class PromptBudget:
         scores = [sum(1 / spread[t] for t in terms) for terms in found]
         ranked = sorted(range(len(units)), key=lambda i: (-scores[i], i))
         chosen: list[int] = []
-        for i in [i for i in ranked if scores[i] > 0] or ranked[:1]:  # a sentence sharing nothing is noise
+        # a sentence sharing nothing, or only common words ("open" when the question is about Sunday), is noise:
+        # the model mixed "Open Monday to Friday from 7:30" into "Closed on Sundays"
+        floor = max(scores) * self.min_sentence_ratio
+        for i in [i for i in ranked if scores[i] > 0 and scores[i] >= floor] or ranked[:1]:
             if weight(self._render(units, sorted([*chosen, i]))) <= self.max_passage_chars:
                 chosen.append(i)
         if not chosen:  # the best sentence alone is too long
