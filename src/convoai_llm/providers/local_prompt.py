@@ -99,3 +99,9 @@ def grounded(messages: list[dict[str, Any]], passages: list[str], lang: str) -> 
     head, ask = GROUNDED[lang]
     lines = "\n".join(_line(n, text) for n, text in enumerate(passages, start=1))
     return [*messages[:last], {"role": "system", "content": f"{head}\n{lines}\n\n{ask}"}, *messages[last:]]
+
+
+def is_grounded(messages: list[dict[str, Any]]) -> bool:
+    """The messages carry the knowledge base's material as `grounded` writes it (a RAG turn)."""
+    heads = tuple(head for head, _ in GROUNDED.values()) + tuple(NOTHING_FOUND.values())
+    return any(m.get("role") == "system" and str(m.get("content") or "").startswith(heads) for m in messages)
