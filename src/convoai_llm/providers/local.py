@@ -123,8 +123,12 @@ class LocalProvider:
             from llama_cpp import Llama
         except ImportError:
             raise Unavailable("llama-cpp-python is not installed (make setup installs it).") from None
+        # One thread for decoding and for prompt reading unless configured: llama-cpp-python's own default
+        # reads prompts on every core, and its threads spin-wait on a busy machine (83 prompt tokens at
+        # load ~9: 1.2 CPU s on one thread, 3.5-6 CPU s and 3x the wall time on two; bench/brain_bench.py)
+        threads = self.config.n_threads or 1
         llama: Any = Llama(
-            model_path=str(path), n_ctx=self.config.n_ctx, n_threads=self.config.n_threads, verbose=False
+            model_path=str(path), n_ctx=self.config.n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False
         )
         template = str(llama.metadata.get("tokenizer.chat_template", ""))
         self.supports_tools = "tools" in template and "tool_call" in template
