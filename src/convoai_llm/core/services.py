@@ -62,7 +62,7 @@ def build_provider(settings: Settings) -> tuple[Provider, Traits]:
     from convoai_llm.providers.local import LocalProvider
 
     local = LocalProvider(settings)
-    return local, Traits(prompt_budget=local.prompt_budget, tools_ignored=local.tools_ignored)
+    return local, local.traits()
 
 
 def build_voice(settings: AudioSettings) -> tuple[Voice, VoiceSet]:
@@ -79,13 +79,21 @@ async def _start(stack: AsyncExitStack, part: Component) -> None:
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, *, provider: Provider | None = None, searcher: Searcher | None = None
+    settings: Settings,
+    *,
+    provider: Provider | None = None,
+    traits: Traits | None = None,
+    searcher: Searcher | None = None,
 ) -> AsyncIterator[Services]:
-    """The started parts; `provider` and `searcher` replace the configured ones (tests, embedding)."""
+    """The started parts; `provider` and `searcher` replace the configured ones (tests, embedding). A
+    provider passed in comes with its `traits` (e.g. `LocalProvider.traits()`); none: it needs no adapting."""
     async with AsyncExitStack() as stack:
         parts: list[tuple[str, Component]] = []
         limiter = build_limiter(settings.limits)
-        prov, traits = (provider, Traits()) if provider is not None else build_provider(settings)
+        if provider is not None:
+            prov, traits = provider, traits if traits is not None else Traits()
+        else:
+            prov, traits = build_provider(settings)
         for name, part in (("limits", limiter), ("provider", prov)):
             await _start(stack, part)
             parts.append((name, part))

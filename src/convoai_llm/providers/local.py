@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 
 from convoai_llm.errors import ConvoError, RequestError, Unavailable
 from convoai_llm.events import Event, Finish, FinishReason, Started, TextDelta, ToolCallDelta, Usage
-from convoai_llm.providers.base import TOOLS_IGNORED_HEADER, ProviderRequest
+from convoai_llm.providers.base import TOOLS_IGNORED_HEADER, ProviderRequest, Traits
 from convoai_llm.providers.local_budget import PromptBudget
 from convoai_llm.providers.local_catalog import default_cache_dir, materialize, spec_for
 from convoai_llm.providers.local_guard import DegenerationGuard, GuardLimits
@@ -149,6 +149,10 @@ class LocalProvider:
 
     async def aclose(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def traits(self) -> Traits:
+        """What the core adapts to for this model: its passage budget and which `tools` it ignores."""
+        return Traits(prompt_budget=self.prompt_budget, tools_ignored=self.tools_ignored)
 
     def tools_ignored(self, request: ProviderRequest) -> bool:
         """The request sent `tools` and this model cannot call them: it answers in plain text."""
