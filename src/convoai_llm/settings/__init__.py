@@ -151,6 +151,9 @@ class Settings(BaseSettings):
     """Clip pacing: 1.0 = playback speed, 2.0 = twice as fast as playback."""
     audio_transcript_first: bool = False
     audio_words: bool = False
+    audio_flush_after_ms: float = Field(default=700.0, ge=0)
+    """Live speech: a piece still open this long after its first word (no sentence or clause end yet) is
+    spoken up to its last word boundary; 0: off (only punctuation and the length bound cut)."""
     speak_assistant_last: bool = True
     """On the audio route, a conversation ending with an assistant turn is spoken, not sent to the LLM."""
     text_assistant_last: Literal["answer", "repeat"] = "answer"
@@ -267,6 +270,7 @@ class Settings(BaseSettings):
         return AudioSettings(
             self.audio_dir, self.audio_mode, self.audio_realtime, self.audio_speed, self.audio_transcript_first,
             self.audio_words, self.speak_assistant_last, self.tts_english_voice, self.piper_model,
+            self.audio_flush_after_ms,
         )  # fmt: skip
 
     @property

@@ -86,6 +86,7 @@ class AudioSettings:
     speak_assistant_last: bool
     english_voice: Literal["espeak", "piper"]
     piper_model: Path | None
+    flush_after_ms: float
 
 
 @dataclass(frozen=True, slots=True)
