@@ -1,4 +1,3 @@
-
 """The time bound on flushing: a piece with no sentence or clause end is spoken after
 `flush_after_ms`, up to its last word boundary (a slow model, or one that writes no punctuation)."""
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from convoai_llm.errors import TTSFailed, TTSUnavailable, Unavailable
 from convoai_llm.speech import words as word_timing
-from convoai_llm.speech.pcm import SAMPLE_RATE, limit_peak, resample
+from convoai_llm.speech.pcm import HEADROOM_DB, SAMPLE_RATE, resample
 from convoai_llm.speech.tts import Synthesis, has_words
 
 if TYPE_CHECKING:
@@ -102,4 +102,4 @@ def _run(voice: PiperVoice, text: str) -> bytes:
     if not chunks:
         return b""
     raw = b"".join(chunk.audio_int16_bytes for chunk in chunks)
-    return limit_peak(resample(raw, chunks[0].sample_rate, SAMPLE_RATE))  # Piper normalizes to full scale
+    return resample(raw, chunks[0].sample_rate, SAMPLE_RATE, peak_db=HEADROOM_DB)  # Piper normalizes to full scale
