@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from convoai_llm.speech import pcm
+from convoai_llm.speech.espeak_lib import EspeakLibTTS
 from convoai_llm.speech.piper import PiperTTS
 from convoai_llm.speech.tts import EspeakTTS, TTSEngine, TTSUnavailable
 from convoai_llm.speech.voices import VoiceSet, build_voices
@@ -73,10 +74,11 @@ async def test_no_fallback_means_start_fails() -> None:
 
 def test_build_voices_from_settings_values() -> None:
     espeak = build_voices("espeak")
-    assert isinstance(espeak.english, EspeakTTS) and espeak.english.voice == "en-us"
-    assert isinstance(espeak.chinese, EspeakTTS) and espeak.chinese.voice == "cmn-latn-pinyin"
+    assert isinstance(espeak.english, EspeakLibTTS) and espeak.english.voice == "en-us"
+    assert isinstance(espeak.chinese, EspeakLibTTS) and espeak.chinese.voice == "cmn-latn-pinyin"
+    assert espeak.english.library is espeak.chinese.library  # one warm libespeak-ng per voice set
     piper = build_voices("piper")
-    assert isinstance(piper.english, PiperTTS) and isinstance(piper.fallback, EspeakTTS)
+    assert isinstance(piper.english, PiperTTS) and isinstance(piper.fallback, EspeakLibTTS)
 
 
 @needs_espeak
@@ -101,9 +103,9 @@ async def test_mixed_sentence_with_real_espeak_voices() -> None:
     ],
 )
 async def test_a_one_script_sentence_is_the_engines_own_audio(sentence: str) -> None:
-    voices = build_voices("espeak")
-    await voices.start()
-    assert (await voices.synthesize(sentence)).pcm == (await voices.english.synthesize(sentence)).pcm
+    english = EspeakTTS("en-us")  # the command line: the same bytes every time (the library's pitch flutter runs on)
+    voices = VoiceSet(english, EspeakTTS("cmn-latn-pinyin"))
+    assert (await voices.synthesize(sentence)).pcm == (await english.synthesize(sentence)).pcm
 
 
 @needs_piper

@@ -32,6 +32,7 @@ from convoai_llm.errors import TTSUnavailable
 from convoai_llm.events import AudioWord
 from convoai_llm.speech import pcm
 from convoai_llm.speech._script import Voice
+from convoai_llm.speech.espeak_lib import EspeakLibrary, EspeakLibTTS
 from convoai_llm.speech.piper import PiperTTS
 from convoai_llm.speech.speakable import pieces
 from convoai_llm.speech.tts import EspeakTTS, Synthesis, TTSEngine
@@ -119,8 +120,9 @@ def build_voices(
 ) -> VoiceSet:
     """The voice set from settings: English by Piper (espeak-ng as its fallback) or espeak-ng; Chinese
     by espeak-ng's `cmn-latn-pinyin`. Nothing is loaded until `start()`."""
-    espeak_english = EspeakTTS("en-us", espeak_binary)
-    chinese = EspeakTTS("cmn-latn-pinyin", espeak_binary)
+    library = EspeakLibrary()  # one warm libespeak-ng for both voices (the command line if it can't load)
+    espeak_english = EspeakLibTTS(library, EspeakTTS("en-us", espeak_binary))
+    chinese = EspeakLibTTS(library, EspeakTTS("cmn-latn-pinyin", espeak_binary))
     if english == "espeak":
         return VoiceSet(espeak_english, chinese)
     return VoiceSet(PiperTTS(piper_model, threads=piper_threads), chinese, fallback=espeak_english)
