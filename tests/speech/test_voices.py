@@ -81,6 +81,16 @@ def test_build_voices_from_settings_values() -> None:
     assert isinstance(piper.english, PiperTTS) and isinstance(piper.fallback, EspeakLibTTS)
 
 
+@pytest.mark.parametrize("in_process", [True, False])
+def test_espeak_in_process_or_a_process_per_piece_by_setting(in_process: bool) -> None:
+    from convoai_llm.core.services import build_voice
+    from tests.conftest import make_settings
+
+    _, voices = build_voice(make_settings(tts_espeak_in_process=in_process).audio)
+    kind = EspeakLibTTS if in_process else EspeakTTS
+    assert isinstance(voices.english, kind) and isinstance(voices.chinese, kind)
+
+
 @needs_espeak
 async def test_mixed_sentence_with_real_espeak_voices() -> None:
     voices = build_voices("espeak")

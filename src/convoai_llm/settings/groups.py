@@ -87,6 +87,7 @@ class AudioSettings:
     english_voice: Literal["espeak", "piper"]
     piper_model: Path | None
     flush_after_ms: float
+    espeak_in_process: bool
 
 
 @dataclass(frozen=True, slots=True)

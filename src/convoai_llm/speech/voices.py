@@ -117,12 +117,18 @@ def build_voices(
     piper_model: Path | None = None,
     piper_threads: int = 1,
     espeak_binary: str = "espeak-ng",
+    espeak_in_process: bool = True,
 ) -> VoiceSet:
     """The voice set from settings: English by Piper (espeak-ng as its fallback) or espeak-ng; Chinese
-    by espeak-ng's `cmn-latn-pinyin`. Nothing is loaded until `start()`."""
-    library = EspeakLibrary()  # one warm libespeak-ng for both voices (the command line if it can't load)
-    espeak_english = EspeakLibTTS(library, EspeakTTS("en-us", espeak_binary))
-    chinese = EspeakLibTTS(library, EspeakTTS("cmn-latn-pinyin", espeak_binary))
+    by espeak-ng's `cmn-latn-pinyin`; espeak-ng warm in this process (one libespeak-ng for both voices,
+    the command line if it can't load) or, with `espeak_in_process` False, one process per piece.
+    Nothing is loaded until `start()`."""
+    espeak_english: Engine = EspeakTTS("en-us", espeak_binary)
+    chinese: Engine = EspeakTTS("cmn-latn-pinyin", espeak_binary)
+    if espeak_in_process:
+        library = EspeakLibrary()
+        espeak_english = EspeakLibTTS(library, EspeakTTS("en-us", espeak_binary))
+        chinese = EspeakLibTTS(library, EspeakTTS("cmn-latn-pinyin", espeak_binary))
     if english == "espeak":
         return VoiceSet(espeak_english, chinese)
     return VoiceSet(PiperTTS(piper_model, threads=piper_threads), chinese, fallback=espeak_english)
