@@ -8,6 +8,8 @@ server's CPU time (psutil, user + system) over the run gives:
 - CPU per request = CPU(0 deltas) / requests   (role, finish and usage chunks included);
 - CPU per relayed chunk = (CPU(D deltas) - CPU(0 deltas)) / (requests * D).
 
+With `--pacing-ms` the mock paces the deltas, so each upstream read holds one chunk (no batching).
+
 It also times the first content byte of `--sequential` one-at-a-time streams through the server and
 directly at the mock (added TTFT p50), and, with `--profile`, records the server with py-spy during a
 second pass of each and prints the summary tables (`bench/profile.py`). py-spy counts the event loop's
@@ -117,7 +119,7 @@ def profile(target: Target, requests: int, concurrency: int, out: Path) -> dict[
 
 
 def run_pair(deltas: int, args: argparse.Namespace, logs: Path) -> tuple[Pass, Target, list[float], list[float]]:
-    mock, mock_base = start_mock(logs / f"d{deltas}", 0.0, deltas)
+    mock, mock_base = start_mock(logs / f"d{deltas}", args.pacing_ms if deltas else 0.0, deltas)
     target = convoai(mock_base, logs / f"d{deltas}", extra_env={"CONVOAI_LOG_LEVEL": "warning"})
     try:
         result = measure(target, args.requests, args.concurrency)
@@ -148,6 +150,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--deltas", type=int, default=64)
+    ap.add_argument(
+        "--pacing-ms", type=float, default=0.0,
+        help="the mock's gap between deltas: 0 sends a stream at once (many chunks per upstream read, one write "
+        "each batch); a few ms gives one chunk per read (the per-chunk cost without batching)",
+    )  # fmt: skip
     ap.add_argument("--sequential", type=int, default=200, help="one-at-a-time streams for the TTFT figure")
     ap.add_argument("--profile", action="store_true", help="py-spy the server during a second pass")
     args = ap.parse_args(argv)
@@ -160,7 +167,8 @@ def main(argv: list[str] | None = None) -> None:
     per_chunk_us = (full.cpu_s - base.cpu_s) / (full.requests * args.deltas) * 1e6
     added = [(v - d) * 1000 for v, d in zip(sorted(via), sorted(direct), strict=True)]
     print(f"\nload average before/after: {load_before[0]:.2f} / {os.getloadavg()[0]:.2f} (cores: {os.cpu_count()})")
-    print(f"requests {base.requests} x concurrency {args.concurrency}, {args.deltas} deltas per stream")
+    print(f"requests {base.requests} x concurrency {args.concurrency}, {args.deltas} deltas per stream, "
+          f"pacing {args.pacing_ms:g} ms")  # fmt: skip
     print(f"server CPU, 0 deltas: {base.cpu_s:.2f} s ({base.requests / base.wall_s:.0f} streams/s)")
     print(f"server CPU, {args.deltas} deltas: {full.cpu_s:.2f} s ({full.chunks} SSE events received)")
     print(f"CPU per request: {per_request_ms:.3f} ms")

@@ -4,9 +4,11 @@
 
 Writes ``--docs`` synthetic documents (the distractor text of ``bench/rag_bench.py``, 1-3 chunks each) into
 a temporary folder, starts ``convoai-llm serve`` on a free loopback port over a KB seeded with the sample
-documents, measures ``GET /v1/kb/search`` (retrieval, query embedding included) and ``GET /healthz`` before
-and during a ``convoai-llm kb add`` of the folder into the same KB, then prints the ingest rate and both
-latency sets. Everything runs on this machine's cores; the load average is printed with the figures.
+documents (its upstream: ``bench/mock_upstream.py``, answering at once), measures ``GET /v1/kb/search``
+(retrieval, query embedding included), ``POST /rag/chat/completions`` (non-streaming: retrieval, prompt,
+the mock's answer) and ``GET /healthz`` before and during a ``convoai-llm kb add`` of the folder into the
+same KB, then prints the ingest rate, the ``kb add`` process's CPU seconds per chunk, and the latency sets.
+Everything runs on this machine's cores; the load average is printed with the figures.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import socket
 import statistics
 import subprocess
@@ -31,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from bench.rag_bench import EXAMPLES, distractor  # noqa: E402
 
 BIN = Path(sys.executable).parent
+MOCK_ANSWER = ["--deltas", "4", "--pacing-ms", "0"]  # the upstream answers at once
 QUESTIONS = ["How much does the Day Pass cost?", "北门服务中心几点营业", "My e-bike is stuck", "轮胎被扎破了"]
 
 
@@ -51,9 +55,15 @@ def write_docs(folder: Path, count: int) -> None:
 def sample(client: httpx.Client, stop: threading.Event, out: dict[str, list[float]]) -> None:
     n = 0
     while not stop.is_set():
-        for path in (f"/v1/kb/search?q={QUESTIONS[n % len(QUESTIONS)]}&k=3", "/healthz"):
+        question = QUESTIONS[n % len(QUESTIONS)]
+        chat = {"messages": [{"role": "user", "content": question}], "model": "mock", "stream": False}
+        for method, path, body in (
+            ("GET", f"/v1/kb/search?q={question}&k=3", None),
+            ("POST", "/rag/chat/completions", chat),
+            ("GET", "/healthz", None),
+        ):
             started = time.perf_counter()
-            response = client.get(path)
+            response = client.request(method, path, json=body)
             response.raise_for_status()
             out.setdefault(path.split("?")[0], []).append((time.perf_counter() - started) * 1000)
         n += 1
@@ -65,7 +75,7 @@ def summary(label: str, timings: dict[str, list[float]]) -> None:
         values.sort()
         p95 = values[int(len(values) * 0.95)]
         print(
-            f"  {label:14s} {path:16s} n={len(values):4d}  p50 {statistics.median(values):6.1f} ms  p95 {p95:6.1f} ms"
+            f"  {label:14s} {path:22s} n={len(values):4d}  p50 {statistics.median(values):6.1f} ms  p95 {p95:6.1f} ms"
         )
 
 
@@ -77,12 +87,19 @@ def main() -> None:
         docs, db = Path(folder) / "docs", Path(folder) / "kb.sqlite3"
         docs.mkdir()
         write_docs(docs, args.docs)
-        # An upstream that is never called (only the KB routes are measured): no local model to load.
+        # The mock upstream answers the RAG chats at once: the figures are the server's own work.
+        upstream_port = free_port()
+        upstream = subprocess.Popen(
+            [sys.executable, "-m", "bench.mock_upstream", "--port", str(upstream_port), *MOCK_ANSWER],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
         env = {
             **os.environ,
             "CONVOAI_KB_PATH": str(db),
             "CONVOAI_RAG_REFRESH_INTERVAL_S": "2",
-            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+            "OPENAI_BASE_URL": f"http://127.0.0.1:{upstream_port}/v1",
+            "OPENAI_API_KEY": "bench",
         }
         subprocess.run([BIN / "convoai-llm", "kb", "add", str(EXAMPLES), "--db", str(db)], env=env, check=True)
         port = free_port()
@@ -115,6 +132,7 @@ def main() -> None:
                 thread = threading.Thread(target=sample, args=(client, stop, during))
                 thread.start()
                 started = time.perf_counter()
+                cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 done = subprocess.run(
                     [BIN / "convoai-llm", "kb", "add", str(docs), "--db", str(db)],
                     env=env,
@@ -123,16 +141,24 @@ def main() -> None:
                     check=True,
                 )
                 seconds = time.perf_counter() - started
+                cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 stop.set()
                 thread.join()
         finally:
             server.terminate()
             server.wait(timeout=20)
+            upstream.terminate()
+            upstream.wait(timeout=20)
         print(done.stdout.strip())
         chunks = int(done.stdout.split("(")[1].split()[0])
         print(
             f"kb add of {args.docs} documents: {seconds:.1f} s, {chunks} chunks, {chunks / seconds:.0f} chunks/s "
             f"(process start and model load included); load average {os.getloadavg()[0]:.1f}"
+        )
+        cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+        print(
+            f"kb add process CPU: {cpu:.1f} s = {cpu / chunks * 1000:.2f} ms per chunk, {cpu / seconds:.2f} cores busy "
+            f"on average; at this CPU cost 2 idle cores would ingest {2 * chunks / cpu:.0f} chunks/s"
         )
         summary("before ingest", before)
         summary("during ingest", during)

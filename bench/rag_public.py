@@ -1,4 +1,11 @@
-"""Public-benchmark mode of ``bench/rag_bench.py``: CMRC 2018 dev (Chinese) and any BEIR-format set.
+"""Public-benchmark mode of ``bench/rag_bench.py``: CMRC 2018 dev (Chinese), SciFact (English) and any
+BEIR-format set.
+
+SciFact (Wadden et al., 2020; AllenAI; data CC BY-NC 2.0) is read from its public release as a zip of CSV
+files (``claims_validation.csv``, ``corpus_train.csv``: the 300 dev claims and the 5 183 abstracts), where
+it lies; BEIR's SciFact test split is exactly these 300 claims with their cited abstracts as qrels (339
+pairs). One public copy of that zip is ``data/scifact.zip`` in the GitHub repository
+``sumithra-p-v/claimverifier``; the bench never copies it into the project.
 
 Each document becomes a file in a temporary folder (never in the project), ingested through the project's
 own ``Ingestor`` (chunking, jieba, embedding, SQLite), then every question is searched with
@@ -8,11 +15,16 @@ Metrics over documents, one or more relevant per question: nDCG@10, Recall@10, M
 
 from __future__ import annotations
 
+import ast
+import csv
+import io
 import json
 import math
 import statistics
 import tempfile
 import time
+import tokenize
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -73,6 +85,26 @@ def beir(folder: Path, split: str = "test") -> Dataset:
         if int(score) > 0:
             relevant.setdefault(query_id, set()).add(doc_id)
     return Dataset(folder.name, documents, [(texts[q], docs) for q, docs in relevant.items() if q in texts])
+
+
+def scifact(archive: Path) -> Dataset:
+    """SciFact's dev claims (BEIR's SciFact test split) over its 5 183 abstracts, from the release zip."""
+    csv.field_size_limit(1 << 30)
+    with zipfile.ZipFile(archive) as bundle:
+        corpus = list(csv.DictReader(io.StringIO(bundle.read("corpus_train.csv").decode("utf-8"))))
+        claims = list(csv.DictReader(io.StringIO(bundle.read("claims_validation.csv").decode("utf-8"))))
+    documents = {row["doc_id"]: (row["title"], " ".join(_sentences(row["abstract"]))) for row in corpus}
+    queries: dict[str, tuple[str, set[str]]] = {}
+    for row in claims:  # one row per evidence set: a claim repeats
+        cited = row["cited_doc_ids"].strip("[]").split()
+        queries.setdefault(row["id"], (row["claim"], set()))[1].update(cited)
+    return Dataset("SciFact (BEIR test split)", documents, [q for q in queries.values() if q[1]])
+
+
+def _sentences(abstract: str) -> list[str]:
+    """The abstract's sentences: the CSV holds a printed array of string literals (``['a.' 'b.']``)."""
+    tokens = tokenize.generate_tokens(io.StringIO(abstract).readline)
+    return [str(ast.literal_eval(t.string)) for t in tokens if t.type == tokenize.STRING]
 
 
 @contextmanager

@@ -67,11 +67,18 @@ H2C_OFFER = ["Connection: Upgrade, HTTP2-Settings", "Upgrade: h2c", "HTTP2-Setti
 
 
 def convoai(
-    mock_base: str, log_dir: Path, workers: int = 1, http: str = "httptools", name: str | None = None
+    mock_base: str,
+    log_dir: Path,
+    workers: int = 1,
+    http: str = "httptools",
+    name: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Target:
-    """`convoai-llm serve` (``--workers N`` on SO_REUSEPORT sockets; ``--http h11`` for the parser comparison)."""
+    """`convoai-llm serve` (``--workers N`` on SO_REUSEPORT sockets; ``--http h11`` for the parser comparison);
+    `extra_env` adds settings (the hot-path bench sets the log level)."""
     port = free_port()
     env = {"OPENAI_BASE_URL": f"{mock_base}/v1", "OPENAI_API_KEY": "bench", "CONVOAI_PROVIDER": "openai"}
+    env.update(extra_env or {})
     cli = str(Path(PY).parent / "convoai-llm")
     cmd = [cli, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--http", http]
     name = name or ("convoai-llm" if workers == 1 else f"convoai-llm-w{workers}")

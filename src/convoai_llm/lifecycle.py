@@ -22,3 +22,16 @@ class Component(Protocol):
     async def aclose(self) -> None:
         """Release everything; called once, also after a failed start."""
         ...
+
+
+class Idle:
+    """A part with nothing to load or release: starting and closing do nothing, it is always ready."""
+
+    async def start(self) -> None:
+        return None
+
+    async def ready(self) -> bool:
+        return True
+
+    async def aclose(self) -> None:
+        return None

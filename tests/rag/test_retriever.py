@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from convoai_llm.rag.embed import TextEmbedder
+from convoai_llm.rag.embed import TextEmbedder, Vectors
 from convoai_llm.rag.ingest import Ingestor
 from convoai_llm.rag.retrieve import Retriever
 from convoai_llm.rag.store import KnowledgeStore
@@ -93,3 +93,73 @@ async def test_watch_picks_up_a_removed_document(
         assert all(p.source != pricing for p in passages)
     finally:
         watcher.cancel()
+
+
+class CountingEmbedder:
+    """The real embedder, counting the queries it embeds (a seam for the query cache)."""
+
+    def __init__(self, inner: TextEmbedder) -> None:
+        self.inner = inner
+        self.name, self.model_id, self.dimension = inner.name, inner.model_id, inner.dimension
+        self.queries: list[str] = []
+
+    def embed(self, texts: list[str], *, batch_size: int = 32) -> Vectors:
+        return self.inner.embed(texts, batch_size=batch_size)
+
+    def embed_one(self, text: str) -> Vectors:
+        self.queries.append(text)
+        return self.inner.embed_one(text)
+
+
+def test_a_repeated_query_is_embedded_once(sample_db: Path, embedder: TextEmbedder, tokenizer: Tokenizer) -> None:
+    counting = CountingEmbedder(embedder)
+    retriever = Retriever(sample_db, embedder=counting, tokenizer=tokenizer)
+    first = retriever.search_sync("How much does the Day Pass cost?")
+    again = retriever.search_sync("How much does the Day Pass cost?")
+    other = retriever.search_sync("周日几点开门")
+    assert counting.queries == ["How much does the Day Pass cost?", "周日几点开门"]
+    assert first == again and "15 dollars" in first[0].text
+    assert other and other != first
+
+    uncached = CountingEmbedder(embedder)
+    no_cache = Retriever(sample_db, embedder=uncached, tokenizer=tokenizer, query_cache=0)
+    assert no_cache.search_sync("How much does the Day Pass cost?") == no_cache.search_sync(
+        "How much does the Day Pass cost?"
+    )
+    assert len(uncached.queries) == 2
+
+
+async def test_watch_refresh_is_debounced_while_the_store_keeps_changing(
+    tmp_path: Path, sample_db: Path, embedder: TextEmbedder, tokenizer: Tokenizer
+) -> None:
+    db = tmp_path / "kb.sqlite3"
+    shutil.copy(sample_db, db)
+    retriever = Retriever(db, embedder=embedder, tokenizer=tokenizer)
+    builds: list[int] = []
+    original_build = retriever._build
+
+    def counted_build():  # type: ignore[no-untyped-def]
+        index = original_build()
+        builds.append(index.version)
+        return index
+
+    retriever._build = counted_build  # type: ignore[method-assign]
+    with KnowledgeStore(db, model_id=embedder.model_id) as store:
+        ingestor = Ingestor(store, embedder, tokenizer)
+        for n in range(3):  # a long `kb add`: a new version at every poll, no rebuild while the index is fresh
+            doc = tmp_path / f"note{n}.md"
+            doc.write_text(f"# Note {n}\n\nThe shop's note number {n} is about saddles.\n", encoding="utf-8")
+            ingestor.add(doc)
+            assert not await retriever.refresh_when_settled(max_stale_s=3600)
+        assert builds == []
+        final = store.version()
+    assert await retriever.refresh_when_settled(max_stale_s=3600)  # unchanged since the last poll: settled
+    assert builds == [final] and retriever.version == final
+    assert not await retriever.refresh_when_settled(max_stale_s=3600)
+
+    with KnowledgeStore(db) as store:  # a change while writes go on, once the index is max_stale_s old
+        store.remove(next(d.source for d in store.documents() if d.source.endswith("note0.md")))
+        removed = store.version()
+    time.sleep(0.2)
+    assert await retriever.refresh_when_settled(max_stale_s=0.1)
+    assert builds == [final, removed]

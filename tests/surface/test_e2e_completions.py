@@ -3,8 +3,6 @@ client over a real socket."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
 import httpx
 import openai
 import pytest
@@ -15,22 +13,7 @@ from convoai_llm.providers.scripted import Fail, ScriptedProvider
 from tests.conftest import UPSTREAM_KEY, ServeFn
 from tests.contract import check
 from tests.servers import MockUpstream, UvicornThread
-
-ClientFn = Callable[..., openai.OpenAI]
-
-
-@pytest.fixture
-def client() -> Iterator[ClientFn]:
-    """`client(server, key="sk-caller")`: an `openai.OpenAI`, closed after the test."""
-    made: list[openai.OpenAI] = []
-
-    def make(server: UvicornThread, key: str = "sk-caller") -> openai.OpenAI:
-        made.append(openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0))
-        return made[-1]
-
-    yield make
-    for api in made:
-        api.close()
+from tests.surface.conftest import ClientFn
 
 
 @pytest.fixture

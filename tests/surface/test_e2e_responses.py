@@ -4,7 +4,6 @@ provider or the mock upstream behind; every raw event checked against OpenAI's s
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
 
 import httpx
 import openai
@@ -15,27 +14,11 @@ from convoai_llm.events import Finish, Started, TextDelta, ToolCallDelta, Usage
 from convoai_llm.providers.scripted import Fail, ScriptedProvider
 from tests.conftest import UPSTREAM_KEY, ServeFn
 from tests.servers import MockUpstream, UvicornThread
+from tests.surface.conftest import ClientFn
 from tests.surface.wire import check_response, responses_events
 
 TOOL = {"type": "function", "name": "weather", "description": "Weather for a city.", "strict": False,
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}  # fmt: skip
-
-
-ClientFn = Callable[..., openai.OpenAI]
-
-
-@pytest.fixture
-def client() -> Iterator[ClientFn]:
-    """`client(server, prefix="/v1", key="sk-caller")`: an `openai.OpenAI`, closed after the test."""
-    made: list[openai.OpenAI] = []
-
-    def make(server: UvicornThread, prefix: str = "/v1", key: str = "sk-caller") -> openai.OpenAI:
-        made.append(openai.OpenAI(base_url=server.url + prefix, api_key=key, max_retries=0))
-        return made[-1]
-
-    yield make
-    for api in made:
-        api.close()
 
 
 @pytest.fixture

@@ -11,13 +11,14 @@ import httpx
 import orjson
 
 from convoai_llm.events import Event, Finish, Started, TextDelta, ToolCallDelta, Usage
+from convoai_llm.lifecycle import Idle
 from convoai_llm.providers.base import ProviderRequest
 from tests.conftest import ServeFn
 from tests.servers import AppThread
 from tests.tools.conftest import BOOKING_TOKEN, mcp_block, webhook_block
 
 
-class ReadsToolResults:
+class ReadsToolResults(Idle):
     """A model stand-in: asks for the weather and a booking, then answers from the tool messages."""
 
     name: ClassVar[str] = "scripted"
@@ -46,15 +47,6 @@ class ReadsToolResults:
             yield ToolCallDelta(1, arguments='"party_size": 3, "time": "18:00"}')
             yield Finish("tool_calls")
         yield Usage(10, 5)
-
-    async def start(self) -> None:
-        return None
-
-    async def ready(self) -> bool:
-        return True
-
-    async def aclose(self) -> None:
-        return None
 
 
 def write_config(tmp_path: Path, webhook: AppThread) -> Path:

@@ -9,7 +9,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from convoai_llm import __version__
 from convoai_llm.api.auth import Authenticator
@@ -35,6 +37,32 @@ from convoai_llm.settings import Settings
 log = logging.getLogger("convoai_llm")
 
 
+class ConvoApp(FastAPI):
+    """FastAPI with our pure ASGI middleware outside its own stack (not inside its error middleware), so
+    the chat fast path skips FastAPI's per-request telemetry check and its `send` wrapper on every chunk.
+    Our guard answers what escapes our middleware (`api/guard.py`)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """HTTP goes straight to the middleware stack: FastAPI's own `__call__` checks per request whether
+        OpenTelemetry is configured (several `os.environ` reads); this server exports Prometheus metrics."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        if self.root_path:
+            scope["root_path"] = self.root_path
+        await Starlette.__call__(self, scope, receive, send)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        ours, self.user_middleware = self.user_middleware, []
+        try:
+            app = super().build_middleware_stack()
+        finally:
+            self.user_middleware = ours
+        for cls, args, kwargs in reversed(ours):
+            app = cls(app, *args, **kwargs)
+        return app
+
+
 def create_app(
     settings: Settings | None = None, *, provider: Provider | None = None, searcher: Searcher | None = None
 ) -> FastAPI:
@@ -54,7 +82,7 @@ def create_app(
                 log.info("convoai-llm %s ready: provider=%s models=%s", __version__, prov.name, prov.models())
                 yield
 
-    app = FastAPI(title="convoai-llm", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app = ConvoApp(title="convoai-llm", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
     app.router.redirect_slashes = False  # a redirect would be built from the request's `Host`: 404 instead
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     app.include_router(completion_router())

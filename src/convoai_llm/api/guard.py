@@ -6,6 +6,8 @@
 - `/docs` and `/openapi.json` sit behind the bearer keys when auth is on.
 - A request still unanswered when the server's grace period ends (uvicorn cancels it) gets an OpenAI
   error body (503 `server_shutting_down`) instead of uvicorn's plain-text 500.
+- Anything else that escapes the layers inside it before a response started gets the error map's OpenAI
+  body (FastAPI's own error middleware sits inside ours: `api/app.ConvoApp`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import asyncio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from convoai_llm.api.auth import Authenticator
-from convoai_llm.api.errors import send_error
+from convoai_llm.api.errors import as_convo_error, send_error
 from convoai_llm.errors import ConvoError, RequestError, Unavailable
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -70,6 +72,9 @@ class RequestGuard:
             # Only the server cancels a request (at the end of its grace period): answer it properly if
             # nothing was sent yet; after a started response the send fails and the cancellation goes on.
             if not await answered(shutting_down(), send):
+                raise
+        except Exception as exc:
+            if not await answered(as_convo_error(exc, scope["path"]), send):
                 raise
 
 

@@ -21,9 +21,10 @@ from starlette.types import Receive, Scope, Send
 from convoai_llm.api.encoding import Encoder
 from convoai_llm.api.errors import stream_error
 from convoai_llm.api.metrics import Metrics
+from convoai_llm.api.stepper import Stepper
 from convoai_llm.core.plan import Plan
 from convoai_llm.errors import ConvoError, Unavailable
-from convoai_llm.events import AudioDelta, TextDelta, ToolCallDelta
+from convoai_llm.events import AudioDelta, Event, TextDelta, ToolCallDelta
 from convoai_llm.sse.encoder import KEEPALIVE
 
 SHUTDOWN = Unavailable("The server is shutting down; the stream was ended.", code="server_shutting_down")
@@ -104,28 +105,47 @@ class SSEResponse(Response):
                 self.on_done({"outcome": self._outcome, "ttft_ms": _ms(self._ttft), "duration_ms": _ms(elapsed)})
 
     async def _pump(self, send: Send) -> None:
+        """Events → bytes → `send`, one write per batch: what the plan had ready without waiting (all
+        the events of one upstream read) goes out together, and nothing is held while the plan waits."""
         enc = self.encoder
-
-        async def emit(body: bytes) -> None:
-            if body:
-                self._last_send = time.perf_counter()
-                await send({"type": "http.response.body", "body": body, "more_body": True})
-
+        steps: Stepper[Event] = Stepper(self.plan.events)
+        out = [enc.head(self.plan)]
         try:
-            await emit(enc.head(self.plan))
-            async for ev in self.plan.events:
+            while True:
+                if not steps.poll():  # the next event must be waited for: what we hold goes out first
+                    await self._write(send, out)
+                try:
+                    ev = await steps.result()
+                except StopAsyncIteration:
+                    break
                 if self._ttft is None and isinstance(ev, CONTENT):
                     self._first_token()
-                await emit(enc.event(ev))
-            await emit(enc.end())
+                body = enc.event(ev)
+                if body:
+                    out.append(body)
+            out.append(enc.end())
         except Exception as exc:
             err: ConvoError = stream_error(exc)
             self._outcome = f"error:{err.type}"
             self.metrics.stream_errors.labels(self.route, err.type).inc()
-            await emit(enc.error(err))
+            out.append(enc.error(err))
         finally:
+            await steps.abandon()
             await self.plan.aclose()
-        await send({"type": "http.response.body", "body": enc.done(), "more_body": False})
+        out.append(enc.done())
+        await send({"type": "http.response.body", "body": b"".join(out), "more_body": False})
+
+    async def _write(self, send: Send, out: list[bytes]) -> None:
+        if len(out) == 1 and out[0]:
+            body = out[0]
+        else:
+            body = b"".join(out)
+            if not body:
+                out.clear()
+                return
+        out.clear()
+        self._last_send = time.perf_counter()
+        await send({"type": "http.response.body", "body": body, "more_body": True})
 
     def _first_token(self) -> None:
         self._ttft = time.perf_counter() - self.started

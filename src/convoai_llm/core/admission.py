@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from convoai_llm.errors import RateLimited, Unavailable
+from convoai_llm.lifecycle import Idle
 from convoai_llm.settings import LimitsSettings
 
 MAX_TRACKED_CALLERS = 100_000
@@ -45,7 +46,7 @@ class Bucket:
     streams: int = 0
 
 
-class Limiter:
+class Limiter(Idle):
     def __init__(self, rps: float, burst: int, per_key_streams: int, max_inflight: int) -> None:
         self.rps = rps
         self.burst = max(1, burst)
@@ -97,15 +98,6 @@ class Limiter:
     def release_now(self, bucket: Bucket) -> None:
         bucket.streams -= 1
         self.inflight -= 1
-
-    async def start(self) -> None:
-        return None
-
-    async def ready(self) -> bool:
-        return True
-
-    async def aclose(self) -> None:
-        return None
 
 
 def build_limiter(settings: LimitsSettings) -> Limits[Any]:

@@ -2,7 +2,9 @@
 rather than fatal when the store is damaged.
 
 `start` opens the store (blocking work in a thread) and launches the watch task (a document added with
-`kb add` while the server runs is searchable within `CONVOAI_RAG_REFRESH_INTERVAL_S`). A store that
+`kb add` while the server runs is searchable within `CONVOAI_RAG_REFRESH_INTERVAL_S`; while the KB keeps
+changing, as during a long `kb add`, the index is rebuilt at most every `CONVOAI_RAG_REFRESH_MAX_STALE_S`
+and once more when the writes stop, so the rebuilds do not take the cores from the searches). A store that
 cannot be opened or refreshed (a corrupt SQLite file, a database that is down) never stops the server:
 chat and audio serve, RAG answers without passages (`search` raises `KnowledgeBaseUnavailable`, which
 the retrieval stage maps to "no passages"), `/readyz` reports `rag: false`, and one line is logged per
@@ -32,9 +34,10 @@ REOPEN_INTERVAL_S = 30.0
 
 
 class KnowledgeBase:
-    def __init__(self, opener: Callable[[], Retriever], refresh_interval_s: float) -> None:
+    def __init__(self, opener: Callable[[], Retriever], refresh_interval_s: float, max_stale_s: float = 30.0) -> None:
         self.opener = opener
         self.refresh_interval_s = refresh_interval_s
+        self.max_stale_s = max_stale_s
         self.retriever: Retriever | None = None
         self.failure: str | None = None
         """The exception type of the last failure (logged once), None while the store answers."""
@@ -75,7 +78,7 @@ class KnowledgeBase:
                 await self._open()
                 continue
             try:
-                await self.retriever.refresh_if_changed()
+                await self.retriever.refresh_when_settled(self.max_stale_s)
             except Exception as exc:  # the old index keeps serving
                 self._set_state(type(exc).__name__)
             else:
@@ -108,7 +111,7 @@ def open_knowledge_base(settings: RagSettings) -> KnowledgeBase | None:
             per_document=settings.per_document, embed_model=settings.embed_model,
         )  # fmt: skip
 
-    return KnowledgeBase(opener, settings.refresh_interval_s)
+    return KnowledgeBase(opener, settings.refresh_interval_s, settings.refresh_max_stale_s)
 
 
 def list_documents(settings: RagSettings) -> list[dict[str, Any]]:

@@ -27,6 +27,7 @@ from convoai_llm.events import Event, Finish, Started, TextDelta, ToolCallDelta,
 from convoai_llm.providers.base import ProviderRequest
 from convoai_llm.providers.chunks import FINISH, parse_chunk
 from convoai_llm.providers.retry import RetryPolicy
+from convoai_llm.providers.stall import StallTimer
 from convoai_llm.providers.upstream_http import base_headers, keep_warm, new_session
 from convoai_llm.redaction import Redactor
 from convoai_llm.settings import UpstreamSettings
@@ -193,42 +194,43 @@ class OpenAICompatProvider:
             if resp is not None:
                 resp.close()  # releases the connection at once, also on cancellation
 
-    async def _read(self, resp: aiohttp.ClientResponse, limit_s: float) -> bytes:
-        """What the upstream has sent since the last read (b"" at the end). The stall timer is armed only
-        when nothing is buffered yet: under load most reads find data waiting and cost no timer."""
+    async def _read(self, resp: aiohttp.ClientResponse, stall: StallTimer, limit_s: float) -> bytes:
+        """What the upstream has sent since the last read (b"" at the end). Everything buffered is taken
+        without waiting; only a read that must wait is timed (`providers/stall.py`: one timer per stream)."""
         content = resp.content
         try:
             raw = content.read_nowait()
             if raw or content.at_eof():
                 return raw
-            async with asyncio.timeout(limit_s):
-                return await content.readany()
-        except TimeoutError:
-            raise UpstreamTimeout(f"The upstream stream stalled for {limit_s:g} s.") from None
+            return await stall.wait(content.readany(), limit_s)
         except aiohttp.ClientError as exc:
             raise UpstreamError(f"The upstream connection broke mid-stream ({type(exc).__name__}).") from None
 
     async def _events(self, resp: aiohttp.ClientResponse, redactor: Redactor) -> AsyncIterator[Event]:
         decoder = SSEDecoder()
+        stall = StallTimer()
         timeout = self.settings.first_byte_timeout_s
         finished = False
-        while True:
-            raw = await self._read(resp, timeout)
-            timeout = self.settings.chunk_timeout_s
-            try:
-                datas = decoder.feed(raw) if raw else decoder.flush()
-            except EventTooLarge as exc:
-                raise UpstreamError(f"The upstream sent an oversized event ({exc}).") from None
-            for data in datas:
-                if data == DONE:
-                    return
-                for ev in parse_chunk(data, redactor):
-                    finished = finished or isinstance(ev, Finish)
-                    yield ev
-            if not raw:
-                if finished:
-                    return
-                raise UpstreamError("The upstream ended the stream before it finished.")
+        try:
+            while True:
+                raw = await self._read(resp, stall, timeout)
+                timeout = self.settings.chunk_timeout_s
+                try:
+                    datas = decoder.feed(raw) if raw else decoder.flush()
+                except EventTooLarge as exc:
+                    raise UpstreamError(f"The upstream sent an oversized event ({exc}).") from None
+                for data in datas:
+                    if data == DONE:
+                        return
+                    for ev in parse_chunk(data, redactor):
+                        finished = finished or isinstance(ev, Finish)
+                        yield ev
+                if not raw:
+                    if finished:
+                        return
+                    raise UpstreamError("The upstream ended the stream before it finished.")
+        finally:
+            stall.close()
 
     async def _non_sse(self, resp: aiohttp.ClientResponse, model: str, ctype: str) -> AsyncIterator[Event]:
         """An upstream that ignored `stream: true` and sent one JSON completion."""

@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from convoai_llm.errors import ConvoError
 from convoai_llm.events import Event, Finish, Started, TextDelta
+from convoai_llm.lifecycle import Idle
 from convoai_llm.providers.base import ProviderRequest
 
 
@@ -30,7 +31,7 @@ class Fail:
 Step = Event | Sleep | Fail
 
 
-class ScriptedProvider:
+class ScriptedProvider(Idle):
     name: ClassVar[str] = "scripted"
 
     def __init__(self, model: str = "scripted") -> None:
@@ -71,12 +72,3 @@ class ScriptedProvider:
                     yield step  # type: ignore[misc]
         finally:
             self.closed += 1
-
-    async def start(self) -> None:
-        return None
-
-    async def ready(self) -> bool:
-        return True
-
-    async def aclose(self) -> None:
-        return None

@@ -96,8 +96,14 @@ def merge_texts(first: str, second: str) -> str:
 
 
 def _overlap(first: str, body: str) -> int:
-    """The longest start of ``body`` that ends ``first`` and begins a sentence there (0 when none)."""
-    for size in range(min(len(body), len(first) - 1), 1, -1):
-        if first.endswith(body[:size]) and (first[-size - 1].isspace() or first[-size - 1] in _SENTENCE_ENDS):
-            return size
+    """The longest start of ``body`` that ends ``first`` and begins a sentence there (0 when none), at least
+    2 characters and shorter than ``first``. Only the places where ``first`` has ``body``'s first character
+    are tried (longest first), so the search is linear in practice, not quadratic."""
+    if not body:
+        return 0
+    start = first.find(body[0], max(len(first) - len(body), 1))
+    while 0 <= start <= len(first) - 2:
+        if body.startswith(first[start:]) and (first[start - 1].isspace() or first[start - 1] in _SENTENCE_ENDS):
+            return len(first) - start
+        start = first.find(body[0], start + 1)
     return 0

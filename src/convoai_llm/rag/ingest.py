@@ -1,14 +1,16 @@
 """Ingestor: files to documents in the store (read, chunk, tokenize, embed, then one write per document).
 
-``add_many`` is a two-stage pipeline: a worker thread reads, parses, chunks and tokenizes the next files
-(jieba is pure Python) while the calling thread embeds chunks in batches gathered across documents
-(onnxruntime releases the GIL and uses its own threads), then writes each finished document in its own
-transaction. A file that fails is reported and the run goes on.
+``add_many`` is a three-stage pipeline: a reader thread reads, parses, chunks and tokenizes the next files
+(jieba is pure Python), an embedding thread embeds chunks in groups gathered across documents
+(onnxruntime releases the GIL and runs the group's batches side by side on the embedder's threads), and
+the calling thread writes each embedded document in its own transaction while the next groups embed.
+A file that fails is reported and the run goes on.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,14 +19,15 @@ from pathlib import Path
 
 from convoai_llm.rag.backend import Store
 from convoai_llm.rag.chunk import Chunker
-from convoai_llm.rag.embed import TextEmbedder
+from convoai_llm.rag.embed import TextEmbedder, Vectors
 from convoai_llm.rag.files import DEFAULT_MAX_FILE_BYTES, FileRejectedError, Skipped, collect, read_capped
 from convoai_llm.rag.reader import SUPPORTED_SUFFIXES, Reader, UnsupportedFileError
 from convoai_llm.rag.store import ModelMismatchError, NewChunk
 from convoai_llm.rag.tokenize import Tokenizer
 
-READ_AHEAD = 8  # documents prepared ahead of the embedder
+READ_AHEAD = 32  # documents prepared ahead of the embedder
 EMBED_BATCH = 16  # texts per onnxruntime run (measured: README)
+EMBED_AHEAD = 2  # groups embedding or queued while the calling thread writes the previous one
 
 
 class Outcome(Enum):
@@ -87,7 +90,7 @@ class Ingestor:
         chunker: Chunker | None = None,
         reader: Reader | None = None,
         *,
-        batch_chunks: int = 64,
+        batch_chunks: int = 128,
     ) -> None:
         self._store = store
         self._embedder = embedder
@@ -115,17 +118,34 @@ class Ingestor:
             if on_result is not None:
                 on_result(result)
 
-        pending: list[_Prepared] = []
-        for item in self._prepared(paths, known):
+        groups = self._groups(self._prepared(paths, known), land)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-embed") as embedding:
+            inflight: deque[tuple[list[_Prepared], Future[Vectors]]] = deque()
+            for group in groups:
+                inflight.append((group, embedding.submit(self._embed, group)))
+                if len(inflight) > EMBED_AHEAD:
+                    self._write(*inflight.popleft(), land)
+            while inflight:
+                self._write(*inflight.popleft(), land)
+        return results
+
+    def _groups(
+        self, items: Iterator[_Prepared | IngestResult], land: Callable[[IngestResult], None]
+    ) -> Iterator[list[_Prepared]]:
+        """Prepared documents gathered into groups of at least ``batch_chunks`` chunks; other results land."""
+        group: list[_Prepared] = []
+        chunks = 0
+        for item in items:
             if isinstance(item, IngestResult):
                 land(item)
                 continue
-            pending.append(item)
-            if sum(len(p.texts) for p in pending) >= self._batch:
-                self._flush(pending, land)
-                pending = []
-        self._flush(pending, land)
-        return results
+            group.append(item)
+            chunks += len(item.texts)
+            if chunks >= self._batch:
+                yield group
+                group, chunks = [], 0
+        if group:
+            yield group
 
     def _prepared(self, paths: Sequence[Path], known: dict[str, str]) -> Iterator[_Prepared | IngestResult]:
         """Each path prepared by one worker thread, in order, at most ``READ_AHEAD`` documents ahead."""
@@ -160,11 +180,14 @@ class Ingestor:
         terms = self._tokenizer.tokenize_many(texts)
         return _Prepared(source, digest, document.title, texts, terms, len(raw), previous is not None)
 
-    def _flush(self, documents: list[_Prepared], land: Callable[[IngestResult], None]) -> None:
-        texts = [text for doc in documents for text in doc.texts]
-        if not texts:
-            return
-        vectors = self._embedder.embed(texts, batch_size=EMBED_BATCH)
+    def _embed(self, documents: list[_Prepared]) -> Vectors:
+        return self._embedder.embed([text for doc in documents for text in doc.texts], batch_size=EMBED_BATCH)
+
+    def _write(
+        self, documents: list[_Prepared], embedded: Future[Vectors], land: Callable[[IngestResult], None]
+    ) -> None:
+        """Each document of an embedded group in its own transaction, in order."""
+        vectors = embedded.result()
         start = 0
         for doc in documents:
             chunks = [NewChunk(text, doc.terms[i], vectors[start + i]) for i, text in enumerate(doc.texts)]

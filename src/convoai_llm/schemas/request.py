@@ -137,11 +137,10 @@ class ChatRequest(BaseModel):
         """The OpenAI fields the caller set, as sent, for an OpenAI-compatible upstream; never what OpenAI
         rejects or what this server answers itself: no null values (an explicit `"temperature": null`
         means "the default"), no empty `tools` or `stop` list, no `tool_choice`/`parallel_tool_calls`
-        without tools, no `modalities`/`audio`."""
-        sent = self.model_fields_set | set(self.model_extra or {})
-        dumped = self.model_dump(include=sent & set(type(self).model_fields), exclude_none=True)
-        extra = self.model_extra or {}
-        params = {k: dumped.get(k, extra.get(k)) for k in sent if k in FORWARDED_FIELDS}
+        without tools, no `modalities`/`audio`. The forwarded fields this model declares hold plain JSON
+        values (numbers, strings, lists, dicts), so they are passed as validated, without a `model_dump`."""
+        params = {k: getattr(self, k) for k in self.model_fields_set if k in FORWARDED_FIELDS}
+        params.update({k: v for k, v in (self.model_extra or {}).items() if k in FORWARDED_FIELDS})
         return _sendable(params)
 
 

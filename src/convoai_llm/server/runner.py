@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import logging.config
+import socket
 
 import uvicorn
 
@@ -14,6 +16,18 @@ from convoai_llm.server.workers import STARTUP_FAILURE, Supervisor, reuseport_so
 from convoai_llm.settings import Settings
 
 log = logging.getLogger("convoai_llm.server")
+
+
+class Server(uvicorn.Server):
+    """uvicorn's server that, once start-up is done (models, indexes, the app), moves every object alive
+    then out of the cyclic garbage collector's reach (`gc.freeze`): a full collection no longer walks the
+    ~160 000 long-lived objects while requests run (one took ~110 ms of CPU in bench/hotpath_bench.py)."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            gc.collect()
+            gc.freeze()
 
 
 def _limits(settings: Settings) -> ConnectionLimits:
@@ -35,7 +49,7 @@ def run_worker(options: ServeOptions) -> None:
     logging.config.dictConfig(log_config(settings.log_level, settings.secret_values))
     config = build_config(settings, options, _limits(settings))
     sock = reuseport_socket(options.host, options.port)
-    server = uvicorn.Server(config)
+    server = Server(config)
     server.run(sockets=[sock])
     if not server.started:
         raise SystemExit(STARTUP_FAILURE)
@@ -48,7 +62,7 @@ def serve(options: ServeOptions) -> int:
     if options.workers > 1 and not options.reload:
         return _supervise(settings, options)
     config = build_config(settings, options, _limits(settings))
-    server = uvicorn.Server(config)
+    server = Server(config)
     if options.reload:
         from uvicorn.supervisors import ChangeReload
 

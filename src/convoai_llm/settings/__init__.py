@@ -138,6 +138,8 @@ class Settings(BaseSettings):
     `convoai-llm kb reembed`; until then the KB is searched by BM25 alone."""
     rag_per_document: int = Field(default=2, ge=1, le=10)
     """At most this many chunks of one document among the passages (neighbours merged into one)."""
+    rag_refresh_max_stale_s: float = Field(default=30.0, ge=0)
+    """While the KB keeps changing (a long `kb add`), the server rebuilds its index at most this often."""
     kb_max_file_mb: float = Field(default=20.0, gt=0)
     """`kb add` skips files larger than this (and says so)."""
 
@@ -265,7 +267,7 @@ class Settings(BaseSettings):
         return RagSettings(
             self.kb_path, self.kb_url, self.rag_waiting_message, self.rag_top_k, self.rag_min_score,
             self.rag_timeout_s, self.rag_refresh_interval_s, self.rag_report_sources, self.rag_embed_model,
-            self.rag_per_document,
+            self.rag_per_document, self.rag_refresh_max_stale_s,
         )  # fmt: skip
 
     @property

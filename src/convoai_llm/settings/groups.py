@@ -69,6 +69,7 @@ class RagSettings:
     report_sources: bool
     embed_model: str
     per_document: int
+    refresh_max_stale_s: float = 30.0
 
     @property
     def location(self) -> Path | str:
