@@ -68,7 +68,9 @@ def build_provider(settings: Settings) -> tuple[Provider, Traits]:
 def build_voice(settings: AudioSettings) -> tuple[Voice, VoiceSet]:
     """The audio stage: the voices (one engine per script, started by the caller) and the clip library."""
     clips = ClipLibrary.load(settings.audio_dir) if settings.audio_dir is not None else None
-    voices = build_voices(settings.english_voice, piper_model=settings.piper_model)
+    voices = build_voices(
+        settings.english_voice, piper_model=settings.piper_model, espeak_in_process=settings.espeak_in_process
+    )
     return Voice(settings, voices, clips), voices
 
 
