@@ -75,10 +75,8 @@ def test_the_english_rag_example_answers_from_the_knowledge_base(server: Uvicorn
     deltas = stream(server, "/rag/chat/completions", "What are your opening hours on Sunday?")
     assert deltas[0]["content"].startswith("Let me check that for you.")
     answer = text_of(deltas[1:]).lower()
-    # the retriever returns the stations and Harborview Central's hours (closed on Sundays) for this
-    # question, not Northgate's (README, Embedded model): any of those Sunday facts, and no invented hours
-    facts = ("closed on sunday", "northgate", "10 in the morning", "24 hours", "around the clock")
-    assert any(fact in answer for fact in facts), answer
+    # Northgate is the centre open on Sundays, from 10 (BM25's English stems find its "Sundays")
+    assert "northgate" in answer and re.search(r"\b10\b|\bten\b", answer), answer
     assert not HAN.search(answer), answer
 
 
