@@ -55,6 +55,7 @@ class SSEResponse(Response):
         self.encoder = encoder
         self.route = route
         self.metrics = metrics
+        self.route_metrics = metrics.route(route)
         self.keepalive_s = keepalive_s
         self.started = started
         self.on_done = on_done
@@ -66,7 +67,7 @@ class SSEResponse(Response):
         headers = SSE_HEADERS + [(k.lower().encode(), v.encode()) for k, v in self.plan.headers.items()]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         self._last_send = time.perf_counter()
-        self.metrics.inflight.labels(self.route).inc()
+        self.route_metrics.inflight.inc()
         pump = asyncio.create_task(self._pump(send))
         waiter: asyncio.Future[Any] = asyncio.ensure_future(receive())
         try:
@@ -78,7 +79,7 @@ class SSEResponse(Response):
                 if waiter.done():
                     if waiter.result()["type"] == "http.disconnect":
                         self._outcome = "client_disconnected"
-                        self.metrics.disconnects.labels(self.route).inc()
+                        self.route_metrics.disconnects.inc()
                         break  # `finally` cancels the pump, which closes the upstream
                     waiter = asyncio.ensure_future(receive())
                 elif time.perf_counter() - self._last_send >= self.keepalive_s:
@@ -98,9 +99,9 @@ class SSEResponse(Response):
             if not pump.done():
                 pump.cancel()
                 await asyncio.gather(pump, return_exceptions=True)
-            self.metrics.inflight.labels(self.route).dec()
+            self.route_metrics.inflight.dec()
             elapsed = time.perf_counter() - self.started
-            self.metrics.duration.labels(self.route).observe(elapsed)
+            self.route_metrics.duration.observe(elapsed)
             if self.on_done is not None:
                 self.on_done({"outcome": self._outcome, "ttft_ms": _ms(self._ttft), "duration_ms": _ms(elapsed)})
 
@@ -149,7 +150,7 @@ class SSEResponse(Response):
 
     def _first_token(self) -> None:
         self._ttft = time.perf_counter() - self.started
-        self.metrics.ttft.labels(self.route).observe(self._ttft)
+        self.route_metrics.ttft.observe(self._ttft)
 
 
 async def first_done(a: asyncio.Future[Any], b: asyncio.Future[Any], timeout_s: float) -> None:
