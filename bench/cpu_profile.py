@@ -43,7 +43,7 @@ PARTS = {
     "prometheus `labels()`": "(labels)",
     "`asyncio.create_task`": "(create_task)",
     "`first_done` (the SSE wait loop)": "(first_done)",
-    "Starlette `Request.stream`": "requests.py",
+    "Starlette `requests.py` (Request, headers, body stream)": "starlette/requests.py",
 }
 
 
