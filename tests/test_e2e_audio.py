@@ -137,7 +137,8 @@ def _espeak_children() -> list[int]:
 
 
 def test_missing_tts_is_503(serve: ServeFn, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("convoai_llm.speech.tts.shutil.which", lambda _: None)
+    monkeypatch.setattr("convoai_llm.speech.tts.shutil.which", lambda _: None)  # no command line
+    monkeypatch.setattr("convoai_llm.speech.espeak_lib.ctypes.util.find_library", lambda _: None)  # no library
     server = serve(provider=ScriptedProvider(), audio_mode="live")
     resp = httpx.post(server.url + "/audio/chat/completions", json={"messages": [{"role": "user", "content": "x"}],
                                                                      "stream": True})  # fmt: skip

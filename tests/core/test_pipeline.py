@@ -161,7 +161,7 @@ async def test_the_local_models_budget_keeps_the_best_passages_for_the_prompt() 
 
     class Three:
         async def search(self, query: str, k: int | None = None) -> list[Passage]:
-            return [Passage(f"Passage {i}. We open at nine on Sundays.", f"d{i}.md", f"D{i}", s, i)
+            return [Passage(f"Passage {i} opens at nine on Sundays.", f"d{i}.md", f"D{i}", s, i)
                     for i, s in enumerate((0.2, 0.9, 0.5))]  # fmt: skip
 
     settings = make_settings().rag
@@ -169,5 +169,21 @@ async def test_the_local_models_budget_keeps_the_best_passages_for_the_prompt() 
     whole, _ = await Retrieval(Three(), settings).rewrite(preq, False)
     budgeted, _ = await Retrieval(Three(), settings, PromptBudget(max_passages=2)).rewrite(preq, False)
     assert all(f"Passage {i}" in whole.messages[0]["content"] for i in range(3))
-    kept = budgeted.messages[0]["content"]
+    kept = budgeted.messages[0]["content"]  # the local model's prompt: the passages just before the question
     assert "Passage 1" in kept and "Passage 2" in kept and "Passage 0" not in kept  # the two best, by score
+    assert budgeted.messages[1] == preq.messages[0]
+
+
+async def test_a_provider_passed_in_keeps_the_traits_passed_with_it() -> None:
+    from convoai_llm.providers.base import Traits
+    from convoai_llm.providers.local_budget import PromptBudget
+
+    budget = PromptBudget(max_passages=1)
+    given = Traits(prompt_budget=budget)
+    settings = make_settings(kb_path="/nonexistent/kb.sqlite3")
+    async with open_services(settings, provider=ScriptedProvider(), traits=given, searcher=OnePassage()) as built:
+        assert built.traits is given
+        assert built.retrieval is not None
+        assert built.retrieval.budget is budget
+    async with open_services(settings, provider=ScriptedProvider(), searcher=OnePassage()) as plain:
+        assert plain.traits.prompt_budget is None

@@ -8,6 +8,7 @@ from typing import Any
 from convoai_llm.events import Event, Finish, TextDelta, ToolCallDelta, Usage
 from convoai_llm.providers.base import ProviderRequest
 from convoai_llm.providers.local import LocalProvider
+from convoai_llm.providers.local_budget import PromptBudget
 from tests.conftest import make_settings
 
 TOOLS = [{"type": "function", "function": {"name": "get_time", "parameters": {"type": "object"}}}]
@@ -37,8 +38,9 @@ def provider(pieces: list[str], tools: bool = True) -> tuple[LocalProvider, Fake
     return p, fake
 
 
-async def collect(p: LocalProvider, **params: Any) -> list[Event]:
-    request = ProviderRequest(model="x", messages=[{"role": "user", "content": "Hi"}], params=params)
+async def collect(p: LocalProvider, messages: list[dict[str, Any]] | None = None, **params: Any) -> list[Event]:
+    turns = messages or [{"role": "user", "content": "Hi"}]
+    request = ProviderRequest(model="x", messages=turns, params=params)
     p.validate(request)
     return [e async for e in p.stream(request)]
 
@@ -58,6 +60,15 @@ async def test_caller_values_win_and_a_voice_prompt_is_added() -> None:
     kwargs = fake.calls[0]
     assert (kwargs["temperature"], kwargs["max_tokens"], kwargs["seed"]) == (0.7, 12, 3)
     assert kwargs["messages"][0]["role"] == "system" and "voice" in kwargs["messages"][0]["content"]
+
+
+async def test_a_knowledge_base_turn_is_greedy_unless_the_caller_says_otherwise() -> None:
+    p, fake = provider(["Ten."])
+    grounded = PromptBudget.prompt([{"role": "user", "content": "When?"}], ["Open at 10."], "en")
+    await collect(p, grounded)
+    await collect(p, PromptBudget.prompt([{"role": "user", "content": "Who?"}], [], "en"))
+    await collect(p, grounded, temperature=0.5)
+    assert [c["temperature"] for c in fake.calls] == [0.0, 0.0, 0.5]
 
 
 async def test_a_loop_is_cut_with_a_clean_stop() -> None:

@@ -84,6 +84,15 @@ def test_resample_keeps_pitch_and_applies_headroom() -> None:
     assert 0.87 * 32767 < peak <= round(10 ** (-1 / 20) * 32767) + 1  # -1 dBFS, no clipping
 
 
+def test_peak_limit_scales_only_loud_audio() -> None:
+    loud = tone(440, 22_050, 1.0, amplitude=1.0)
+    out = pcm.resample(loud, 22_050, 16_000, peak_db=pcm.HEADROOM_DB)
+    assert round(10 ** (-1 / 20) * 32767) - 2 <= pcm.peak(out) <= round(10 ** (-1 / 20) * 32767) + 1
+    quiet = tone(440, 22_050, 1.0, amplitude=0.5)  # -6 dBFS: passed as the engine made it, only resampled
+    assert pcm.resample(quiet, 22_050, 16_000, peak_db=pcm.HEADROOM_DB) == pcm.resample(quiet, 22_050, 16_000)
+    assert pcm.resample(quiet, 16_000, 16_000, peak_db=pcm.HEADROOM_DB) == quiet
+
+
 def test_resample_filters_what_16_khz_cannot_hold() -> None:
     high = tone(10_000, 44_100, 0.5)  # above the 8 kHz Nyquist of the output: would alias to 6 kHz
     out = pcm.resample(high, 44_100, 16_000)

@@ -3,10 +3,14 @@
 
 The transcript is the text as spoken, written normally (no markdown, no emoji); the spoken column is
 what the voice for each script run is given (`latin` → the English voice, `han` → the Chinese voice).
-The README's speech section shows the same table.
+The README's speech section shows this table as :func:`markdown_table` renders it (checked below);
+after changing a row, write it there with ``.venv/bin/python -m tests.speech.test_speakable --write``.
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -64,6 +68,37 @@ def test_speakable_table(what: str, text: str, shown: str, said: list[tuple[str,
     assert "".join(p.text for p in pieces(shown)) == shown  # every run of the transcript is spoken
 
 
+README = Path(__file__).resolve().parents[2] / "README.md"
+BEGIN = "<!-- speakable table: generated from tests/speech/test_speakable.py -->"
+END = "<!-- end of the speakable table -->"
+VOICE_NAMES = {"latin": "en", "han": "zh"}
+
+
+def _code(text: str) -> str:
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
+
+
+def markdown_table() -> str:
+    """TABLE as the README shows it: what the model writes, the transcript, what each voice reads."""
+    lines = ["| case | the model writes | transcript | the voice reads (`en` / `zh` voice) |", "|---|---|---|---|"]
+    for what, text, shown, said in TABLE:
+        written = "(as written)" if shown == text else shown.replace("|", "\\|")
+        read = " · ".join(f"{VOICE_NAMES[voice]}: {spoken.strip()}" for voice, spoken in said)
+        lines.append(f"| {what} | {_code(text)} | {written} | {read} |")
+    return "\n".join(lines)
+
+
+def readme_block(readme: str) -> str:
+    start, end = readme.index(BEGIN) + len(BEGIN), readme.index(END)
+    return readme[start:end].strip()
+
+
+def test_the_readme_shows_this_table() -> None:
+    assert readme_block(README.read_text(encoding="utf-8")) == markdown_table(), (
+        "the README's speakable table differs: .venv/bin/python -m tests.speech.test_speakable --write"
+    )
+
+
 def test_transcript_keeps_leading_whitespace_and_drops_what_is_not_heard() -> None:
     assert transcript("  Next **one**.") == "  Next one."
     assert transcript(" 😊") == ""
@@ -81,3 +116,9 @@ def test_addresses_leave_ordinary_sentences_alone() -> None:
 def test_nothing_to_say() -> None:
     assert pieces("...!?") == []
     assert pieces("") == []
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--write"]:
+    text = README.read_text(encoding="utf-8")
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    README.write_text(text[:start] + "\n" + markdown_table() + "\n" + text[end:], encoding="utf-8")

@@ -28,7 +28,8 @@ def test_local_model_answers_responses_and_completions() -> None:
     settings = make_settings(provider="local", local_max_queue=4)
     provider = LocalProvider(settings)
     provider.load()  # before the server's start-up deadline (slow on a loaded machine)
-    with UvicornThread(create_app(settings, provider=provider)) as server, client(server) as api:
+    app = create_app(settings, provider=provider, traits=provider.traits())
+    with UvicornThread(app) as server, client(server) as api:
         check(api, provider.models()[0])
 
 

@@ -30,7 +30,7 @@ from convoai_llm.api.surface import router as surface_router
 from convoai_llm.core.pipeline import Pipeline
 from convoai_llm.core.services import open_services
 from convoai_llm.errors import ConvoError, error_envelope
-from convoai_llm.providers.base import Provider
+from convoai_llm.providers.base import Provider, Traits
 from convoai_llm.rag.searcher import Searcher
 from convoai_llm.settings import Settings
 
@@ -64,16 +64,20 @@ class ConvoApp(FastAPI):
 
 
 def create_app(
-    settings: Settings | None = None, *, provider: Provider | None = None, searcher: Searcher | None = None
+    settings: Settings | None = None,
+    *,
+    provider: Provider | None = None,
+    traits: Traits | None = None,
+    searcher: Searcher | None = None,
 ) -> FastAPI:
-    """The app. `provider` and `searcher` replace the configured ones (tests, embedding)."""
+    """The app. `provider` (with its `traits`) and `searcher` replace the configured ones (tests, embedding)."""
     settings = settings or Settings()
     metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with escaping(log):
-            async with open_services(settings, provider=provider, searcher=searcher) as services:
+            async with open_services(settings, provider=provider, traits=traits, searcher=searcher) as services:
                 app.state.ctx = AppContext(
                     server=settings.server, rag=settings.rag, services=services, pipeline=Pipeline(services),
                     auth=Authenticator(settings.api_keys), metrics=metrics,

@@ -22,7 +22,7 @@ from convoai_llm.events import Event, Sources, TextDelta
 from convoai_llm.providers.base import ProviderRequest
 from convoai_llm.providers.local_budget import PromptBudget
 from convoai_llm.rag.passage import Passage
-from convoai_llm.rag.prompt import inject_passages, query_for, waiting_message
+from convoai_llm.rag.prompt import detect_language, inject_passages, query_for, waiting_message
 from convoai_llm.rag.searcher import Searcher
 from convoai_llm.settings import RagSettings
 from convoai_llm.text import language_of
@@ -97,11 +97,17 @@ class Retrieval:
         """The provider request with the passages added, and the events to send before the answer."""
         query = query_for(preq.messages)[-MAX_QUERY_CHARS:]  # a search thread cannot be stopped: bound its work
         passages = list(await self.search(query, self.settings.top_k)) if query else []
-        if self.budget is not None:
+        if self.budget is not None:  # the local model: its own short prompt, the passages by the last turn
             budget = self.budget
-            passages = [dataclasses.replace(p, text=budget.focus(p.text, query)) for p in budget.select(passages)]
+            passages = [
+                dataclasses.replace(p, text=budget.focus(p.text, query)) for p in budget.select(passages, query)
+            ]
+            lang = detect_language(query_for(preq.messages))
+            messages = budget.prompt(preq.messages, [p.text for p in passages], lang)
+        else:
+            messages = inject_passages(preq.messages, passages)
         log.debug("retrieved %d passages for request %s", len(passages), preq.request_id)
-        rewritten = dataclasses.replace(preq, messages=inject_passages(preq.messages, passages))
+        rewritten = dataclasses.replace(preq, messages=messages)
         if not report_sources:
             return rewritten, []
         return rewritten, [Sources(tuple(passage_wire(p) for p in passages))]

@@ -62,13 +62,15 @@ def build_provider(settings: Settings) -> tuple[Provider, Traits]:
     from convoai_llm.providers.local import LocalProvider
 
     local = LocalProvider(settings)
-    return local, Traits(prompt_budget=local.prompt_budget, tools_ignored=local.tools_ignored)
+    return local, local.traits()
 
 
 def build_voice(settings: AudioSettings) -> tuple[Voice, VoiceSet]:
     """The audio stage: the voices (one engine per script, started by the caller) and the clip library."""
     clips = ClipLibrary.load(settings.audio_dir) if settings.audio_dir is not None else None
-    voices = build_voices(settings.english_voice, piper_model=settings.piper_model)
+    voices = build_voices(
+        settings.english_voice, piper_model=settings.piper_model, espeak_in_process=settings.espeak_in_process
+    )
     return Voice(settings, voices, clips), voices
 
 
@@ -79,13 +81,21 @@ async def _start(stack: AsyncExitStack, part: Component) -> None:
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, *, provider: Provider | None = None, searcher: Searcher | None = None
+    settings: Settings,
+    *,
+    provider: Provider | None = None,
+    traits: Traits | None = None,
+    searcher: Searcher | None = None,
 ) -> AsyncIterator[Services]:
-    """The started parts; `provider` and `searcher` replace the configured ones (tests, embedding)."""
+    """The started parts; `provider` and `searcher` replace the configured ones (tests, embedding). A
+    provider passed in comes with its `traits` (e.g. `LocalProvider.traits()`); none: it needs no adapting."""
     async with AsyncExitStack() as stack:
         parts: list[tuple[str, Component]] = []
         limiter = build_limiter(settings.limits)
-        prov, traits = (provider, Traits()) if provider is not None else build_provider(settings)
+        if provider is not None:
+            prov, traits = provider, traits if traits is not None else Traits()
+        else:
+            prov, traits = build_provider(settings)
         for name, part in (("limits", limiter), ("provider", prov)):
             await _start(stack, part)
             parts.append((name, part))

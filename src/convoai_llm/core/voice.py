@@ -61,7 +61,7 @@ class Voice:
         def to_speech(events: AsyncIterator[Event]) -> AsyncIterator[Event]:
             return speak(
                 events, tts, reply_id=reply_id, transcript_first=s.transcript_first, words=s.words,
-                include_text=with_text,
+                include_text=with_text, flush_after_ms=s.flush_after_ms,
             )  # fmt: skip
 
         return to_speech

@@ -45,8 +45,8 @@ class Retriever:
     never returned, so an off-topic question gets no passages). ``embed_model`` names the embedding model
     (``embed.MODEL_NAMES``) unless an ``embedder`` is given; ``embedder`` and ``tokenizer`` may be shared
     with an ingestor. ``query_cache``: query vectors kept for repeated questions (0: none). A store holding
-    another model's vectors is searched by BM25 alone, with one
-    warning per store version naming the fix (``kb reembed``).
+    another model's vectors is searched by BM25 alone, with one warning per store version naming the fix
+    (``kb reembed``).
     """
 
     def __init__(

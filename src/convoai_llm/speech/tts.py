@@ -4,7 +4,7 @@ A `TTSEngine` speaks the text it is given in one voice; choosing the voice per s
 text speakable is :class:`~convoai_llm.speech.voices.VoiceSet`'s job. `EspeakTTS` runs
 ``espeak-ng --stdout`` as an asyncio subprocess per piece of text (the text is the last argument with
 a leading space, so it is never taken for an option), reads the WAV it writes (22 050 Hz mono 16-bit)
-and resamples it to the engine's 16 kHz with 1 dB of headroom. Voices: ``en-us``, and
+and resamples it to the engine's 16 kHz, its peaks limited to -1 dBFS. Voices: ``en-us``, and
 ``cmn-latn-pinyin`` for Chinese (the plain ``cmn`` voice of espeak-ng 1.51 reads tone numbers aloud).
 A sentence takes ~15 ms on these machines.
 
@@ -101,7 +101,7 @@ class EspeakTTS:
         for piece in argument_pieces(spoken):  # one process per piece: an argument is capped by the OS
             wav = await self._run(self.command(piece))
             try:
-                pcm += to_engine_pcm(read_wav_stream(wav), gain_db=HEADROOM_DB)
+                pcm += to_engine_pcm(read_wav_stream(wav), peak_db=HEADROOM_DB)
             except AudioFormatError as exc:
                 raise TTSFailed(f"espeak-ng wrote unreadable audio: {exc}") from exc
         return Synthesis(pcm, word_timing.estimate(spoken, pcm, SAMPLE_RATE))

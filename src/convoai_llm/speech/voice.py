@@ -41,13 +41,12 @@ import copy
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 
-from convoai_llm.events import AudioDelta, AudioWord, Event, Finish, Metadata, Started, TextDelta, Usage
-from convoai_llm.speech import pcm
+from convoai_llm.events import AudioDelta, Event, Finish, Metadata, Started, TextDelta, Usage
+from convoai_llm.speech.chunker import Chunker
 from convoai_llm.speech.clips import play_clip
-from convoai_llm.speech.segmenter import Segmenter
+from convoai_llm.speech.segmenter import Segmenter, weight
 from convoai_llm.speech.speakable import transcript
 from convoai_llm.speech.tts import Synthesis, TTSEngine
-from convoai_llm.speech.words import shift
 
 __all__ = ["play_clip", "speak", "speak_text"]
 
@@ -72,39 +71,6 @@ _Item = Event | _Say | _Failed | _End
 
 
 @dataclass
-class _Chunker:
-    """Cuts a reply's PCM into exact chunks across sentences; tracks the reply's PCM offset."""
-
-    reply_id: str
-    rest: bytes = b""
-    offset_bytes: int = 0
-    words: tuple[AudioWord, ...] | None = None  # waiting for the next data delta
-
-    def add(self, synthesis: Synthesis, *, with_words: bool) -> list[AudioDelta]:
-        if not synthesis.pcm:
-            return []
-        if with_words and synthesis.words:
-            placed = shift(synthesis.words, round(self.offset_bytes / pcm.BYTES_PER_MS))
-            self.words = placed if self.words is None else self.words + placed
-        self.offset_bytes += len(synthesis.pcm)
-        data = self.rest + synthesis.pcm
-        whole = len(data) - len(data) % pcm.CHUNK_BYTES
-        self.rest = data[whole:]
-        return self._deltas(pcm.chunks(data[:whole]))
-
-    def flush(self) -> list[AudioDelta]:
-        rest, self.rest = self.rest, b""
-        return self._deltas(pcm.chunks(rest))
-
-    def _deltas(self, parts: list[bytes]) -> list[AudioDelta]:
-        out = []
-        for part in parts:
-            out.append(AudioDelta(self.reply_id, data=pcm.b64(part), words=self.words))
-            self.words = None
-        return out
-
-
-@dataclass
 class _Producer:
     events: AsyncIterator[Event]
     tts: TTSEngine
@@ -115,8 +81,10 @@ class _Producer:
     running: asyncio.Semaphore
     settle_s: float | None
     settle_weak_s: float | None
+    flush_s: float | None
     tasks: list[asyncio.Task[Synthesis]] = field(default_factory=list)
     waiting: asyncio.Future[Event] | None = None
+    opened_at: float | None = None  # loop time the open piece's first word arrived
 
     async def run(self) -> None:
         source = aiter(self.events)
@@ -129,8 +97,10 @@ class _Producer:
                 if isinstance(event, TextDelta):
                     if self.include_text:
                         self.queue.put_nowait(event)
-                    for sentence in self.segmenter.push(event.text):
+                    cut = self.segmenter.push(event.text)
+                    for sentence in cut:
                         await self._say(sentence)
+                    self._track_open(restart=bool(cut))
                     continue
                 if isinstance(event, Finish):
                     for sentence in self.segmenter.flush():
@@ -149,26 +119,54 @@ class _Producer:
             await _close(self.events)
 
     async def _next(self, source: AsyncIterator[Event]) -> Event:
-        """The next provider event; if a sentence end is pending and the provider pauses for
-        `settle_s`, the sentence is cut without waiting for the next token."""
-        if self.settle_s is None or not self.segmenter.can_settle():
+        """The next provider event. While the provider pauses, a pending sentence end is settled
+        (`_settle`) and a piece left open for `flush_s` is spoken up to its last word boundary."""
+        settling = self.settle_s is not None and self.segmenter.can_settle()
+        if not settling and self._open_left() is None:
             return await anext(source)
-        self.waiting = asyncio.ensure_future(anext(source))
-        done, _ = await asyncio.wait({self.waiting}, timeout=self.settle_s)
+        self.waiting = waiting = asyncio.ensure_future(anext(source))
+        if settling:
+            await self._settle(waiting)
+        while not waiting.done() and (left := self._open_left()) is not None:
+            done, _ = await asyncio.wait({waiting}, timeout=left)
+            if not done:
+                for piece in self.segmenter.cut_open():
+                    await self._say(piece)
+                self._track_open(restart=True)  # nothing cut (one long word): wait `flush_s` again
+        event = await waiting
+        self.waiting = None
+        return event
+
+    async def _settle(self, waiting: asyncio.Future[Event]) -> None:
+        """A sentence end is pending: if the provider pauses for `settle_s`, cut it without waiting
+        for the next token."""
+        assert self.settle_s is not None
+        done, _ = await asyncio.wait({waiting}, timeout=self.settle_s)
         guess: _Say | None = None
         if not done and self.settle_weak_s is not None and self.segmenter.weak_end():
             # "example." may go on as "example.com": synthesize what settling would cut, but commit it
             # only if the pause lasts `settle_weak_s`; otherwise drop the guess and read on.
             guess = self._speculate()
-            done, _ = await asyncio.wait({self.waiting}, timeout=max(0.0, self.settle_weak_s - self.settle_s))
+            done, _ = await asyncio.wait({waiting}, timeout=max(0.0, self.settle_weak_s - self.settle_s))
         if not done:
             for sentence in self.segmenter.settle():
                 await self._say(sentence, guess)
+            self._track_open(restart=True)
         elif guess is not None and not guess.task.done():
             guess.task.cancel()
-        event = await self.waiting
-        self.waiting = None
-        return event
+
+    def _open_left(self) -> float | None:
+        """Seconds until the open piece reaches the time bound (None: no bound, or nothing open)."""
+        if self.flush_s is None or self.opened_at is None:
+            return None
+        return max(0.0, self.opened_at + self.flush_s - asyncio.get_running_loop().time())
+
+    def _track_open(self, *, restart: bool) -> None:
+        """Note when the open piece started: now, if it is new or `restart` (pieces were just cut)."""
+        if weight(self.segmenter.pending) == 0:
+            self.opened_at = None
+        elif restart or self.opened_at is None:
+            self.opened_at = asyncio.get_running_loop().time()
 
     def _speculate(self) -> _Say | None:
         preview = copy.copy(self.segmenter).settle()
@@ -216,6 +214,7 @@ async def speak(
     max_ahead: int = 3,
     settle_ms: float | None = 30.0,
     settle_weak_ms: float | None = 90.0,
+    flush_after_ms: float | None = 700.0,
 ) -> AsyncGenerator[Event, None]:
     """Speech for a provider's reply. See the module docstring for the order of events."""
     queue: asyncio.Queue[_Item] = asyncio.Queue()
@@ -229,9 +228,10 @@ async def speak(
         asyncio.Semaphore(concurrency),
         None if settle_ms is None else settle_ms / 1000.0,
         None if settle_weak_ms is None else settle_weak_ms / 1000.0,
+        flush_after_ms / 1000.0 if flush_after_ms else None,
     )
     runner = asyncio.create_task(producer.run())
-    chunker = _Chunker(reply_id)
+    chunker = Chunker(reply_id)
     try:
         order = _transcript_first if transcript_first else _in_order
         async with contextlib.aclosing(order(queue, reply_id)) as items:

@@ -10,7 +10,10 @@ app's component lifecycle (`start`, `ready`, `aclose`). For each sentence it get
    dates, money… in that run's language),
 3. synthesizes the runs concurrently, each with its own engine, and joins them in order, trimming the
    silence each engine puts around a piece (≤ 60 ms between runs of one sentence, ≤ 120 ms after a
-   clause, ≤ 250 ms after a sentence), with word times from each run's own text.
+   clause, ≤ 400 ms after a sentence, ≤ 60 ms before it), with word times from each run's own text.
+   The sentence bounds sit just above espeak-ng's own (≤ ~50 ms before, 300 to 350 ms after), so a
+   one-script sentence reaches the caller as the engine made it: cutting espeak-ng's pause at the end
+   to 250 ms cost the recognizer a word ("look that up" heard as "look at her").
 
 Built at start-up by :func:`build_voices`; `start()` loads the engines. When the configured English
 engine cannot start (Piper or its voice not installed), English falls back to espeak-ng, with one
@@ -29,6 +32,7 @@ from convoai_llm.errors import TTSUnavailable
 from convoai_llm.events import AudioWord
 from convoai_llm.speech import pcm
 from convoai_llm.speech._script import Voice
+from convoai_llm.speech.espeak_lib import EspeakLibrary, EspeakLibTTS
 from convoai_llm.speech.piper import PiperTTS
 from convoai_llm.speech.speakable import pieces
 from convoai_llm.speech.tts import EspeakTTS, Synthesis, TTSEngine
@@ -58,8 +62,9 @@ class VoiceSet:
     chinese: Engine
     fallback: Engine | None = None
     between_runs_ms: float = 60.0
+    lead_ms: float = 60.0
     clause_tail_ms: float = 120.0
-    sentence_tail_ms: float = 250.0
+    sentence_tail_ms: float = 400.0
 
     async def start(self) -> None:
         try:
@@ -97,7 +102,7 @@ class VoiceSet:
         words: list[AudioWord] = []
         for index, (run, task) in enumerate(zip(runs, tasks, strict=True)):
             tail = self.between_runs_ms if index < len(runs) - 1 else self._tail(text)
-            part = pcm.trim(task.result().pcm, lead_ms=10.0 if index else 30.0, tail_ms=tail)
+            part = pcm.trim(task.result().pcm, lead_ms=10.0 if index else self.lead_ms, tail_ms=tail)
             words.extend(shift(estimate(run.text.strip(), part), round(len(audio) / pcm.BYTES_PER_MS)))
             audio += part
         return Synthesis(audio, tuple(words))
@@ -112,11 +117,18 @@ def build_voices(
     piper_model: Path | None = None,
     piper_threads: int = 1,
     espeak_binary: str = "espeak-ng",
+    espeak_in_process: bool = True,
 ) -> VoiceSet:
     """The voice set from settings: English by Piper (espeak-ng as its fallback) or espeak-ng; Chinese
-    by espeak-ng's `cmn-latn-pinyin`. Nothing is loaded until `start()`."""
-    espeak_english = EspeakTTS("en-us", espeak_binary)
-    chinese = EspeakTTS("cmn-latn-pinyin", espeak_binary)
+    by espeak-ng's `cmn-latn-pinyin`; espeak-ng warm in this process (one libespeak-ng for both voices,
+    the command line if it can't load) or, with `espeak_in_process` False, one process per piece.
+    Nothing is loaded until `start()`."""
+    espeak_english: Engine = EspeakTTS("en-us", espeak_binary)
+    chinese: Engine = EspeakTTS("cmn-latn-pinyin", espeak_binary)
+    if espeak_in_process:
+        library = EspeakLibrary()
+        espeak_english = EspeakLibTTS(library, EspeakTTS("en-us", espeak_binary))
+        chinese = EspeakLibTTS(library, EspeakTTS("cmn-latn-pinyin", espeak_binary))
     if english == "espeak":
         return VoiceSet(espeak_english, chinese)
     return VoiceSet(PiperTTS(piper_model, threads=piper_threads), chinese, fallback=espeak_english)
