@@ -30,6 +30,8 @@ class Weights:
 
     lexical: float
     dense: float
+    document: float = 0.0
+    """The document prior's weight (``documents.DocumentPrior``): BM25 over whole documents, added per chunk."""
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = DEFAULT_K) -> list[tuple[int, float]]:

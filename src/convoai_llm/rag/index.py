@@ -10,9 +10,11 @@ import numpy as np
 import numpy.typing as npt
 
 from convoai_llm.rag.diversify import pick
+from convoai_llm.rag.documents import DocumentPrior
 from convoai_llm.rag.embed import Vectors
 from convoai_llm.rag.fusion import Ranking, Weights, reciprocal_rank_fusion, score_fusion
 from convoai_llm.rag.passage import Passage
+from convoai_llm.rag.stem import EnglishStemmer
 from convoai_llm.rag.store import Snapshot
 
 Language = Literal["zh", "en"]
@@ -65,7 +67,10 @@ def tuned_policy(model: str, *, min_score: float | None = None, min_bm25: float 
 # Chinese (most characters are [UNK]), so its dense ranking gets no say there.
 MODEL_TUNING: dict[str, tuple[float, dict[Language, Weights]]] = {
     "minilm": (0.3, {"en": Weights(lexical=1.0, dense=1.0), "zh": Weights(lexical=1.0, dense=0.0)}),
-    "use-multilingual": (0.16, {"en": Weights(lexical=1.0, dense=1.0), "zh": Weights(lexical=1.0, dense=0.1)}),
+    "use-multilingual": (
+        0.16,
+        {"en": Weights(lexical=1.0, dense=1.0, document=1.0), "zh": Weights(lexical=1.0, dense=0.1, document=1.0)},
+    ),
 }
 
 
@@ -81,19 +86,31 @@ class Index:
         self.snapshot = snapshot
         self.dense_ready = dense_ready
         self._vectors = snapshot.embeddings
+        self._stemmer = EnglishStemmer()  # stems for the BM25 index and the queries, see ``stem``
         self._bm25: bm25s.BM25 | None = None
+        self._documents: DocumentPrior | None = None
         if snapshot.chunk_ids:
+            stems = self._stemmer.stem_many(snapshot.terms)
             self._bm25 = bm25s.BM25()
-            self._bm25.index(snapshot.terms, show_progress=False)
+            self._bm25.index(stems, show_progress=False)
+            self._documents = DocumentPrior(snapshot, stems, Thresholds().candidates)
 
     def __len__(self) -> int:
         return len(self.snapshot.chunk_ids)
 
     def lexical(self, terms: list[str], thresholds: Thresholds) -> Ranking:
         """Rows ranked by BM25, best first, above the floor."""
-        if self._bm25 is None or not terms:
+        return self._lexical(self._chunk_scores(self._stemmer.stem(terms)), thresholds)
+
+    def _chunk_scores(self, stems: list[str]) -> npt.NDArray[np.float32]:
+        if self._bm25 is None or not stems:
+            return np.zeros(len(self), dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(stems), dtype=np.float32)
+
+    @staticmethod
+    def _lexical(scores: npt.NDArray[np.float32], thresholds: Thresholds) -> Ranking:
+        if not scores.shape[0]:
             return Ranking([], [])
-        scores: npt.NDArray[np.float32] = np.asarray(self._bm25.get_scores(terms), dtype=np.float32)
         return _top(scores, thresholds.candidates, max(thresholds.min_bm25, 1e-6))
 
     def dense(self, vector: Vectors, thresholds: Thresholds) -> Ranking:
@@ -108,13 +125,18 @@ class Index:
         self, terms: list[str], vector: Vectors | None, k: int, policy: Policy, language: Language
     ) -> list[Passage]:
         """The ``k`` best passages: both rankings fused as the policy says, then capped per document."""
-        lexical = self.lexical(terms, policy.thresholds)
+        stems = self._stemmer.stem(terms)
+        chunk_scores = self._chunk_scores(stems)
+        lexical = self._lexical(chunk_scores, policy.thresholds)
         use_dense = vector is not None and self.dense_ready
         dense = self.dense(vector, policy.thresholds) if use_dense and vector is not None else Ranking([], [])
         if policy.fusion == "rrf":
             fused = reciprocal_rank_fusion([lexical.rows, dense.rows])
         else:
-            fused = score_fusion(lexical, dense, policy.weights[language], policy.thresholds.min_score)
+            weights = policy.weights[language]
+            fused = score_fusion(lexical, dense, weights, policy.thresholds.min_score)
+            if self._documents is not None:
+                fused = self._documents.boost(fused, stems, weights.document, chunk_scores, policy.thresholds.min_bm25)
         return pick(fused, self.snapshot, k, policy.per_document)
 
 
