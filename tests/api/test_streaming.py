@@ -27,20 +27,25 @@ async def reads(*batches: list[Event]) -> AsyncIterator[Event]:
             yield ev
 
 
-async def run(events: AsyncIterator[Event]) -> list[bytes]:
+async def run(events: AsyncIterator[Event], keepalive_s: float = 15.0, leave_after_s: float = 10.0) -> list[bytes]:
     bodies: list[bytes] = []
+    ended = False
 
     async def send(message: Message) -> None:
+        nonlocal ended
         if message["type"] == "http.response.body":
+            assert not ended, "a write after the last one"
+            await asyncio.sleep(0.002)  # a write that yields, as uvicorn's does when the socket is full
             bodies.append(message["body"])
+            ended = not message["more_body"]
 
     async def receive() -> dict[str, Any]:
-        await asyncio.sleep(10)
+        await asyncio.sleep(leave_after_s)
         return {"type": "http.disconnect"}
 
     plan = Plan(REQUEST, "m", events)
     response = SSEResponse(plan, ChatEncoder("m", REQUEST), route="/chat/completions", metrics=Metrics(),
-                           keepalive_s=15.0, started=0.0)  # fmt: skip
+                           keepalive_s=keepalive_s, started=0.0)  # fmt: skip
     await response({"type": "http"}, receive, send)
     return bodies
 
@@ -75,3 +80,31 @@ async def test_events_that_never_wait_go_out_with_the_end_in_one_write() -> None
     bodies = await run(replayed())
     assert len(bodies) == 1
     assert bodies[0].count(b"data: ") == 4  # role, text, finish, [DONE]
+
+
+async def test_keepalives_while_the_plan_waits_never_interleave_with_writes() -> None:
+    async def slow() -> AsyncIterator[Event]:
+        for ev in (TextDelta("a"), TextDelta("b"), Finish("stop")):
+            await asyncio.sleep(0.12)
+            yield ev
+
+    bodies = await run(slow(), keepalive_s=0.05)
+    assert b": keep-alive\n\n" in bodies  # comments while the plan waited, each a write of its own
+    data = [b for b in bodies if b != b": keep-alive\n\n"]
+    assert all(b.startswith(b"data: ") for b in data) and data[-1].endswith(b"data: [DONE]\n\n")
+    assert bodies[-1] == data[-1]  # nothing after the end (`send` asserts it too)
+
+
+async def test_a_disconnect_ends_the_stream_and_closes_the_plan() -> None:
+    closed = asyncio.Event()
+
+    async def endless() -> AsyncIterator[Event]:
+        try:
+            while True:
+                await asyncio.sleep(0.01)
+                yield TextDelta("x")
+        finally:
+            closed.set()
+
+    bodies = await asyncio.wait_for(run(endless(), leave_after_s=0.1), 2.0)
+    assert closed.is_set() and bodies and not bodies[-1].endswith(b"[DONE]\n\n")

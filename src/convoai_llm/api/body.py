@@ -20,18 +20,25 @@ async def read_body(request: Request, limit: int, timeout_s: float) -> bytes:
             raise BodyTooLarge(f"The request body is larger than {limit} bytes.")
     chunks: list[bytes] = []
     size = 0
+    receive = request.receive
     try:
         async with asyncio.timeout(timeout_s):
-            async for chunk in request.stream():
+            while True:  # the ASGI messages themselves: Starlette's `stream()` adds an async generator
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientDisconnect()
+                chunk: bytes = message.get("body", b"")
                 size += len(chunk)
                 if size > limit:
                     raise BodyTooLarge(f"The request body is larger than {limit} bytes.")
                 chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
     except TimeoutError:
         raise BodyTimeout(f"The request body did not arrive within {timeout_s:g} s.") from None
     except ClientDisconnect:  # the caller left mid-body: nobody to answer, nothing to log as an error
         raise ClientClosed("The client closed the connection before sending the whole body.") from None
-    return b"".join(chunks)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def require_json(content_type: str | None) -> None:

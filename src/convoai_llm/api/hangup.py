@@ -25,7 +25,7 @@ T = TypeVar("T")
 
 
 async def until_disconnect(receive: Receive, work: Coroutine[Any, Any, T]) -> T:
-    watch = _Watch(receive)
+    watch = DisconnectWatch(receive)
     try:
         return await work
     except asyncio.CancelledError:
@@ -36,7 +36,7 @@ async def until_disconnect(receive: Receive, work: Coroutine[Any, Any, T]) -> T:
         watch.stop()
 
 
-class _Watch:
+class DisconnectWatch:
     """Cancels the task that made it when `receive()` says the client left."""
 
     __slots__ = ("left", "receive", "task", "waiter")

@@ -4,6 +4,7 @@ counts requests by route and status. Route labels come from a fixed set, never f
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,6 +21,16 @@ def route_labels(routes: tuple[RouteSpec, ...] = ROUTES) -> dict[str, str]:
     labels.update({p: p for p in OTHER_ROUTES})
     labels.update({"/v1" + p: p for p in OTHER_ROUTES if p != "/"})
     return labels
+
+
+@dataclass(frozen=True, slots=True)
+class RouteMetrics:
+    """One route's metric children, resolved once: `labels()` takes a lock and builds a key on every call."""
+
+    ttft: Histogram
+    duration: Histogram
+    inflight: Gauge
+    disconnects: Counter
 
 
 class Metrics:
@@ -46,6 +57,26 @@ class Metrics:
         self.disconnects = Counter(
             "convoai_client_disconnects", "Streams the client left early.", ["route"], registry=self.registry
         )
+        self._routes: dict[str, RouteMetrics] = {}
+        self._counts: dict[tuple[str, int], Counter] = {}
+
+    def route(self, label: str) -> RouteMetrics:
+        """The children for one route label (labels come from a fixed set, so this stays small)."""
+        children = self._routes.get(label)
+        if children is None:
+            children = RouteMetrics(
+                self.ttft.labels(label), self.duration.labels(label), self.inflight.labels(label),
+                self.disconnects.labels(label),
+            )  # fmt: skip
+            self._routes[label] = children
+        return children
+
+    def count(self, label: str, status: int) -> None:
+        """One response by route label and status (both from fixed sets: the cache stays small)."""
+        child = self._counts.get((label, status))
+        if child is None:
+            child = self._counts[(label, status)] = self.requests.labels(label, str(status))
+        child.inc()
 
 
 class MetricsMiddleware:
@@ -72,4 +103,4 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            self.metrics.requests.labels(self.labels.get(scope["path"], "other"), str(status)).inc()
+            self.metrics.count(self.labels.get(scope["path"], "other"), status)

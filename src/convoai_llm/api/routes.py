@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -29,6 +28,7 @@ from convoai_llm.core.plan import Caller, Plan
 from convoai_llm.errors import ClientClosed
 from convoai_llm.schemas.request import ChatRequest
 from convoai_llm.schemas.response import models_body
+from convoai_llm.sse.encoder import hex_id
 
 log = logging.getLogger("convoai_llm.request")
 IDENTITY_FIELDS = ("app_id", "channel", "user_uid", "turn_id")
@@ -98,7 +98,7 @@ def handler(spec: RouteSpec) -> Handler:
         ctx = app_context(request)
         started = request_started(request)
         req, token = await read_request(request, ctx, spec)
-        caller = Caller(token, prefix + uuid.uuid4().hex)
+        caller = Caller(token, prefix + hex_id())
 
         async def answer() -> Response:
             plan = await ctx.pipeline.prepare(spec.kind, req, caller)
@@ -107,7 +107,7 @@ def handler(spec: RouteSpec) -> Handler:
         try:
             return await until_disconnect(request.receive, answer())
         except ClientClosed:
-            ctx.metrics.disconnects.labels(spec.path).inc()
+            ctx.metrics.route(spec.path).disconnects.inc()
             log.info("request route=%s outcome=client_disconnected before_first_byte=true", spec.path)
             raise
 

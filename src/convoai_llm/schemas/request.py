@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from convoai_llm.errors import RequestError
 from convoai_llm.schemas.body import load_object
@@ -118,6 +118,13 @@ class ChatRequest(BaseModel):
     modalities: list[Literal["text", "audio"]] | None = None
     audio: dict[str, Any] | None = None
     user: str | None = None
+    _brackets: int | None = PrivateAttr(default=None)
+
+    @property
+    def nesting_bound(self) -> int | None:
+        """At most how many levels the request's lists and dicts nest: the number of `[` and `{` in the body
+        it was parsed from (strings included, so never less); None when it was not parsed from bytes."""
+        return self._brackets
 
     @property
     def include_usage(self) -> bool:
@@ -175,7 +182,7 @@ def parse_chat_request(body: bytes) -> ChatRequest:
     """Bytes → a validated request, or a `RequestError` naming the offending `param`."""
     data = load_object(body)
     try:
-        return ChatRequest.model_validate(data)
+        req = ChatRequest.model_validate(data)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         param = _param(tuple(first["loc"])) or None
@@ -183,3 +190,5 @@ def parse_chat_request(body: bytes) -> ChatRequest:
         if first["type"] == "missing":
             msg = "Missing required parameter"
         raise RequestError(f"Invalid request: {msg} ('{param}').", param=param) from None
+    req._brackets = body.count(b"[") + body.count(b"{")
+    return req

@@ -10,13 +10,13 @@ becomes `stop`. Errors after the first byte travel as on the chat routes: `data:
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
 from convoai_llm.events import Event, Finish, TextDelta, Usage
+from convoai_llm.sse.encoder import hex_id
 
 DONE = b"data: [DONE]\n\n"
 
@@ -39,7 +39,7 @@ class CompletionEncoder:
 
     def __init__(self, model: str, *, include_usage: bool = False, completion_id: str | None = None,
                  created: int | None = None) -> None:  # fmt: skip
-        self.id = completion_id or f"cmpl-{uuid.uuid4().hex}"
+        self.id = completion_id or f"cmpl-{hex_id()}"
         self.created = created if created is not None else int(time.time())
         self.model = model
         self.include_usage = include_usage

@@ -18,13 +18,13 @@ are dropped; RAG sources go into the Response object as our own `x_convoai.sourc
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Any, Literal
 
 import orjson
 
 from convoai_llm.events import Event, Finish, Sources, TextDelta, ToolCallDelta, Usage
+from convoai_llm.sse.encoder import hex_id
 
 Status = Literal["in_progress", "completed", "incomplete", "failed"]
 INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
@@ -33,7 +33,7 @@ FAILED_CODES = frozenset({"server_error", "rate_limit_exceeded"})
 
 
 def new_response_id() -> str:
-    return f"resp_{uuid.uuid4().hex}"
+    return f"resp_{hex_id()}"
 
 
 class ResponsesEncoder:
@@ -129,7 +129,7 @@ class ResponsesEncoder:
     def _text(self, text: str) -> bytes:
         out = b""
         if self._message is None:
-            item_id = f"msg_{uuid.uuid4().hex}"
+            item_id = f"msg_{hex_id()}"
             self._message = {"id": item_id, "type": "message", "status": "in_progress", "role": "assistant",
                              "content": []}  # fmt: skip
             index = self._add_item(self._message)
@@ -154,8 +154,8 @@ class ResponsesEncoder:
         out = self._close_message()
         call = self._calls.get(ev.index)
         if call is None:
-            call_id = ev.id or f"call_{uuid.uuid4().hex[:24]}"
-            call = {"id": f"fc_{uuid.uuid4().hex}", "type": "function_call", "status": "in_progress",
+            call_id = ev.id or f"call_{hex_id(96)}"
+            call = {"id": f"fc_{hex_id()}", "type": "function_call", "status": "in_progress",
                     "call_id": call_id, "name": ev.name or "", "arguments": ""}  # fmt: skip
             self._calls[ev.index] = call
             out += self._event("response.output_item.added", output_index=self._add_item(call), item=dict(call))
