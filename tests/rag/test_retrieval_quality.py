@@ -42,3 +42,9 @@ def test_top_k_limits(retriever: Retriever) -> None:
     assert len(retriever.search_sync("How much does the Day Pass cost?", k=1)) == 1
     assert retriever.search_sync("How much does the Day Pass cost?", k=0) == []
     assert retriever.search_sync("   ") == []
+
+
+def test_readme_sunday_question_finds_northgate(retriever: Retriever) -> None:
+    """The README's example: "Open ... including Sundays" must match "opening ... Sunday" (English stems)."""
+    passages = retriever.search_sync("What are your opening hours on Sunday?")
+    assert any("Northgate" in p.text and "including Sundays" in p.text for p in passages[:3])
