@@ -186,7 +186,7 @@ class Run:
         c = self.cfg
         ramp = c.stream_s if level > 1 else 0.0
         max_s = min(600.0, ramp + k * (c.stream_s + 15) + 30)
-        args = ["--url", t.url, *t.header_args, "--model", t.model, "--mode", "stream", "--concurrency", str(level)]
+        args = [*t.loadgen_args("stream"), "--concurrency", str(level)]
         args += ["--streams-per-worker", str(k), "--ramp-s", f"{ramp:.3f}", "--stall-ms", str(c.stall_ms)]
         args += ["--max-s", f"{max_s:.0f}", "--stream-timeout-s", "30"]
         return args, max_s + 60
@@ -296,7 +296,7 @@ class Run:
             order = names[r % len(names) :] + names[: r % len(names)]
             for n in order:
                 t = self.targets[n]
-                args = ["--url", t.url, *t.header_args, "--model", t.model, "--mode", "nonstream"]
+                args = t.loadgen_args("nonstream")
                 args += [
                     "--concurrency",
                     str(c.nonstream_concurrency),
@@ -338,7 +338,7 @@ class Run:
         for n, t in self.targets.items():
             if n.startswith(c.burst_skip) or not t.alive():
                 continue
-            args = ["--url", t.url, *t.header_args, "--model", t.model, "--mode", "stream"]
+            args = t.loadgen_args("stream")
             args += ["--concurrency", str(c.burst_streams), "--streams-per-worker", "1"]
             args += ["--ramp-s", str(c.burst_window_s), "--stall-ms", str(c.stall_ms)]
             args += ["--max-s", "120", "--stream-timeout-s", "30"]
@@ -368,17 +368,7 @@ class Run:
         with contextlib.suppress(OSError):
             http_get(f"{self.mock_base}/_bench/tracked")  # clear
         for n, t in self.targets.items():
-            args = [
-                "--url",
-                t.url,
-                *t.header_args,
-                "--model",
-                t.model,
-                "--mode",
-                "hangup",
-                "--count",
-                str(c.hangup_count),
-            ]
+            args = [*t.loadgen_args("hangup"), "--count", str(c.hangup_count)]
             args += [
                 "--concurrency",
                 "4",
@@ -439,17 +429,7 @@ class Run:
         svg = self.report_dir / f"profile-{name}.svg"
         spy_cmd = [spy, "record", "--pid", str(t.proc.pid), "--duration", str(int(dur)), "--rate", "100"]
         spy_cmd += ["--subprocesses", "--nonblocking", "--format", "raw", "--output", str(raw)]
-        args = [
-            "--url",
-            t.url,
-            *t.header_args,
-            "--model",
-            t.model,
-            "--mode",
-            "soak",
-            "--concurrency",
-            str(c.profile_streams),
-        ]
+        args = [*t.loadgen_args("soak"), "--concurrency", str(c.profile_streams)]
         args += ["--duration-s", str(dur + 3), "--window-s", str(dur + 10), "--ramp-s", f"{c.stream_s:.2f}"]
         args += ["--stall-ms", str(c.stall_ms), "--stream-timeout-s", "30"]
         lg = subprocess.Popen(
@@ -501,17 +481,7 @@ class Run:
                 continue
             window = 60.0 if c.soak_s >= 300 else max(5.0, c.soak_s / 10)
             log(f"soak: {name} at {c.soak_streams} streams for {c.soak_s:.0f}s (windows of {window:.0f}s)")
-            args = [
-                "--url",
-                t.url,
-                *t.header_args,
-                "--model",
-                t.model,
-                "--mode",
-                "soak",
-                "--concurrency",
-                str(c.soak_streams),
-            ]
+            args = [*t.loadgen_args("soak"), "--concurrency", str(c.soak_streams)]
             args += [
                 "--duration-s",
                 str(c.soak_s),

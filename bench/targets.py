@@ -40,6 +40,10 @@ class Target:
     def url(self) -> str:
         return f"{self.base}/v1/chat/completions"
 
+    def loadgen_args(self, mode: str) -> list[str]:
+        """The load generator's arguments that name this target and the run's mode."""
+        return ["--url", self.url, *self.header_args, "--model", self.model, "--mode", mode]
+
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.stop()
