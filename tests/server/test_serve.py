@@ -44,6 +44,14 @@ def streamed_text(sse: str) -> str:
     return text
 
 
+def answer_text(body: bytes, response: str) -> str:
+    """The answer in a response body to `body`: the streamed deltas, or the JSON message."""
+    if b'"stream":true' in body:
+        return streamed_text(response)
+    content: str = orjson.loads(response)["choices"][0]["message"]["content"]
+    return content
+
+
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 @pytest.mark.parametrize("body", [STREAM, NON_STREAM], ids=["stream", "non-stream"])
 def test_curl_http2_offer_on_http_is_answered(served: Served, upstream: MockUpstream, body: bytes) -> None:
@@ -55,8 +63,7 @@ def test_curl_http2_offer_on_http_is_answered(served: Served, upstream: MockUpst
     assert out.returncode == 0, out.stderr
     head, _, rest = out.stdout.partition("\n\n")  # text mode: CRLF read as LF
     assert head.startswith("HTTP/1.1 200"), out.stdout
-    text = streamed_text(rest) if b'"stream":true' in body else orjson.loads(rest)["choices"][0]["message"]["content"]
-    assert text == upstream.text
+    assert answer_text(body, rest) == upstream.text
 
 
 @pytest.mark.skipif(shutil.which("java") is None, reason="java is not installed (Debian: openjdk-17-jdk-headless)")
@@ -67,8 +74,7 @@ def test_java_httpclient_default_settings(served: Served, upstream: MockUpstream
     assert out.returncode == 0, out.stderr
     first, _, rest = out.stdout.partition("\n")
     assert first == "HTTP_1_1 200", out.stdout
-    text = streamed_text(rest) if b'"stream":true' in body else orjson.loads(rest)["choices"][0]["message"]["content"]
-    assert text == upstream.text
+    assert answer_text(body, rest) == upstream.text
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
