@@ -8,6 +8,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from convoai_llm.rag.embed import TextEmbedder, Vectors
 from convoai_llm.rag.ingest import Ingestor
 from convoai_llm.rag.retrieve import Retriever
@@ -34,11 +36,17 @@ async def test_search_runs_in_a_worker_thread(retriever: Retriever) -> None:
     assert passages[0].title == "Zephyr Bikes pricing" and passages[0].chunk_id > 0
 
 
+@pytest.fixture
+def db(tmp_path: Path, sample_db: Path) -> Path:
+    """A copy of the sample knowledge base that a test may change."""
+    copy = tmp_path / "kb.sqlite3"
+    shutil.copy(sample_db, copy)
+    return copy
+
+
 async def test_refresh_swaps_index_while_searches_continue(
-    tmp_path: Path, sample_db: Path, embedder: TextEmbedder, tokenizer: Tokenizer
+    tmp_path: Path, db: Path, embedder: TextEmbedder, tokenizer: Tokenizer
 ) -> None:
-    db = tmp_path / "kb.sqlite3"
-    shutil.copy(sample_db, db)
     retriever = Retriever(db, embedder=embedder, tokenizer=tokenizer)
     assert not await retriever.refresh_if_changed()
     question = "What is the name of the heron mascot?"
@@ -71,11 +79,7 @@ async def test_refresh_swaps_index_while_searches_continue(
     assert after and "purple heron" in after[0].text
 
 
-async def test_watch_picks_up_a_removed_document(
-    tmp_path: Path, sample_db: Path, embedder: TextEmbedder, tokenizer: Tokenizer
-) -> None:
-    db = tmp_path / "kb.sqlite3"
-    shutil.copy(sample_db, db)
+async def test_watch_picks_up_a_removed_document(db: Path, embedder: TextEmbedder, tokenizer: Tokenizer) -> None:
     retriever = Retriever(db, embedder=embedder, tokenizer=tokenizer)
     assert await retriever.search("How much does the Day Pass cost?")
     watcher = asyncio.create_task(retriever.watch(interval_s=0.05))
@@ -130,10 +134,8 @@ def test_a_repeated_query_is_embedded_once(sample_db: Path, embedder: TextEmbedd
 
 
 async def test_watch_refresh_is_debounced_while_the_store_keeps_changing(
-    tmp_path: Path, sample_db: Path, embedder: TextEmbedder, tokenizer: Tokenizer
+    tmp_path: Path, db: Path, embedder: TextEmbedder, tokenizer: Tokenizer
 ) -> None:
-    db = tmp_path / "kb.sqlite3"
-    shutil.copy(sample_db, db)
     retriever = Retriever(db, embedder=embedder, tokenizer=tokenizer)
     builds: list[int] = []
     original_build = retriever._build
