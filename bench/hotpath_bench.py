@@ -41,7 +41,7 @@ if __package__ in (None, ""):
 
 from bench.procs import raise_nofile
 from bench.profile import summarise_collapsed
-from bench.targets import MOCK_MODEL, Target, convoai, start_mock
+from bench.targets import MOCK_MODEL, Target, convoai, floor_relay, start_mock
 
 BODY = orjson.dumps(
     {"model": MOCK_MODEL, "stream": True, "stream_options": {"include_usage": True},
@@ -120,7 +120,10 @@ def profile(target: Target, requests: int, concurrency: int, out: Path) -> dict[
 
 def run_pair(deltas: int, args: argparse.Namespace, logs: Path) -> tuple[Pass, Target, list[float], list[float]]:
     mock, mock_base = start_mock(logs / f"d{deltas}", args.pacing_ms if deltas else 0.0, deltas)
-    target = convoai(mock_base, logs / f"d{deltas}", extra_env={"CONVOAI_LOG_LEVEL": "warning"})
+    if args.floor:
+        target = floor_relay(mock_base, logs / f"d{deltas}")
+    else:
+        target = convoai(mock_base, logs / f"d{deltas}", extra_env={"CONVOAI_LOG_LEVEL": "warning"})
     try:
         result = measure(target, args.requests, args.concurrency)
         via = asyncio.run(ttfts(target.url, args.sequential)) if deltas else []
@@ -157,6 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     )  # fmt: skip
     ap.add_argument("--sequential", type=int, default=200, help="one-at-a-time streams for the TTFT figure")
     ap.add_argument("--profile", action="store_true", help="py-spy the server during a second pass")
+    ap.add_argument("--floor", action="store_true", help="measure the bare reference relay (bench/floor_relay.py)")
     args = ap.parse_args(argv)
     raise_nofile()
     logs = Path(tempfile.mkdtemp(prefix="hotpath-bench-"))

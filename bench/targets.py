@@ -92,6 +92,17 @@ def convoai(
     return Target(name, base, proc=proc, sample_pids=[proc.pid])
 
 
+def floor_relay(mock_base: str, log_dir: Path) -> Target:
+    """The bare reference relay (`bench/floor_relay.py`): what uvicorn + aiohttp alone cost, for comparison."""
+    port = free_port()
+    cmd = [PY, "-m", "uvicorn", "bench.floor_relay:app", "--http", "httptools", "--loop", "uvloop"]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"]
+    proc = spawn("floor", cmd, log_dir, {"FLOOR_UPSTREAM": f"{mock_base}/v1"})
+    base = f"http://127.0.0.1:{port}"
+    wait_healthy(proc, f"{base}/healthz", 30)
+    return Target("floor", base, proc=proc, sample_pids=[proc.pid])
+
+
 def h2c_variant(base: Target, name: str) -> Target:
     """The same running server, called with the h2c upgrade offer on every request."""
     return Target(name, base.base, base.model, proc=None, sample_pids=base.sample_pids, headers=H2C_OFFER)
