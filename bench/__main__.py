@@ -28,7 +28,8 @@ def parse(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     ap.add_argument(
         "--targets",
         help="comma-separated: direct,convoai-llm,litellm,portkey (default), convoai-llm-w2, convoai-llm-h11, "
-        "convoai-llm-h2c (the same server, requests offering h2c), convoai-llm-granian, litellm-w2",
+        "convoai-llm-h2c (the same server, requests offering h2c), convoai-llm-granian, litellm-w2, "
+        "floor (the bare uvicorn + aiohttp relay, bench/floor_relay.py)",
     )
     ap.add_argument("--ceiling", action="store_true", help="after the levels, raise concurrency until streams stall")
     ap.add_argument("--ceiling-max", type=int, default=4000)

@@ -72,7 +72,8 @@ def run(out: str, requests: int, deltas: int, pacing_ms: float) -> None:
     port = free_port()
     env = {"OPENAI_BASE_URL": f"{mock_base}/v1", "OPENAI_API_KEY": "bench", "CONVOAI_PROVIDER": "openai",
            "CONVOAI_LOG_LEVEL": "warning"}  # fmt: skip
-    cmd = [sys.executable, __file__, "serve", out, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    # As a module: run as a script, `bench/` would lead sys.path and its `profile.py` would shadow the stdlib's.
+    cmd = [sys.executable, "-m", "bench.cpu_profile", "serve", out, "serve", "--host", "127.0.0.1", "--port", str(port)]
     server = spawn("convoai-llm-profiled", cmd, logs, env)
     url = f"http://127.0.0.1:{port}"
     try:

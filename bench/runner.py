@@ -114,6 +114,8 @@ class Run:
             return tg.convoai_granian(self.mock_base, self.log_dir)
         if name == "portkey":
             return tg.portkey(self.mock_base, self.log_dir)
+        if name == "floor":  # the bare uvicorn + aiohttp relay: the stack's own cost, for reference
+            return tg.floor_relay(self.mock_base, self.log_dir)
         if name.startswith("convoai-llm"):
             if not tg.convoai_available():
                 raise RuntimeError("src/convoai_llm/cli.py or api/app.py does not exist yet")

@@ -93,6 +93,8 @@ def test_wrongly_typed_upstream_fields_are_502(serve: ServeFn) -> None:
         b'{"choices": ["x"]}',
         b'{"choices": [{"index": 0, "delta": {"content": 7}}]}',
         b'{"choices": [{"index": 0, "delta": {"tool_calls": [{"index": "x"}]}}]}',
+        b'{"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": 5}]}}]}',
+        b'{"choices": [{"index": 0, "delta": {}, "finish_reason": ["stop"]}]}',
         b'{"choices": [{"index": 0, "delta": {"content": "a"}}], "usage": {"prompt_tokens": "many"}}',
     ]
     for shape in shapes:

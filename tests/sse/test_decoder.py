@@ -78,3 +78,22 @@ def test_events_up_to_the_cap_pass() -> None:
     big = "c" * 1000
     assert d.feed(b"data: " + big.encode() + b"\n\n") == [big]
     assert d.feed(b"data: " + b"d" * 500 + b"\n" + b"data: " + b"d" * 500 + b"\n\n") == ["d" * 500 + "\n" + "d" * 500]
+
+
+LINE = st.one_of(
+    st.just(b""),
+    st.just(b": keep-alive"),
+    st.just(b"event: message"),
+    st.builds(lambda t: b"data: " + t.encode(), st.text(alphabet="ab {}\"", max_size=8)),
+    st.builds(lambda t: b"data:" + t.encode(), st.text(alphabet="ab", max_size=3)),
+)
+
+
+@given(st.lists(LINE, max_size=12), st.data())
+def test_lf_fast_path_matches_the_line_by_line_rules(lines: list[bytes], data: st.DataObject) -> None:
+    """LF-only input takes the one-data-line fast path; the CRLF form of the same lines does not."""
+    lf = b"".join(line + b"\n" for line in lines)
+    crlf = b"".join(line + b"\r\n" for line in lines)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(lf)), max_size=4)))
+    pieces = [lf[a:b] for a, b in zip([0, *cuts], [*cuts, len(lf)], strict=True)]
+    assert decode_all(*pieces) == decode_all(lf) == decode_all(crlf)

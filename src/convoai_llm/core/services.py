@@ -23,7 +23,6 @@ from convoai_llm.core.knowledge import KnowledgeBase, open_knowledge_base
 from convoai_llm.core.retrieval import Retrieval
 from convoai_llm.core.tooling import ToolLoop
 from convoai_llm.core.turns import Turns
-from convoai_llm.core.upstream import CheckedProvider
 from convoai_llm.core.voice import Voice
 from convoai_llm.errors import TTSUnavailable
 from convoai_llm.lifecycle import Component
@@ -58,7 +57,7 @@ def build_provider(settings: Settings) -> tuple[Provider, Traits]:
     if settings.effective_provider == "openai":
         from convoai_llm.providers.openai_compat import OpenAICompatProvider
 
-        return CheckedProvider(OpenAICompatProvider(settings.upstream, secrets=settings.secret_values)), Traits()
+        return OpenAICompatProvider(settings.upstream, secrets=settings.secret_values), Traits()
     from convoai_llm.providers.local import LocalProvider
 
     local = LocalProvider(settings)

@@ -23,9 +23,9 @@ from convoai_llm.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from convoai_llm.events import Event, Finish, Started, TextDelta, ToolCallDelta, Usage
+from convoai_llm.events import Event, Finish, Started, TextDelta, Usage
 from convoai_llm.providers.base import ProviderRequest
-from convoai_llm.providers.chunks import FINISH, parse_chunk
+from convoai_llm.providers.chunks import FINISH, parse_chunk, tool_call
 from convoai_llm.providers.retry import RetryPolicy
 from convoai_llm.providers.stall import StallTimer
 from convoai_llm.providers.upstream_http import base_headers, keep_warm, new_session
@@ -175,24 +175,57 @@ class OpenAICompatProvider:
         raise last
 
     async def stream(self, request: ProviderRequest) -> AsyncIterator[Event]:
+        """`Started`, then the upstream's events. One generator from the socket to the core: every layer
+        between costs each chunk an `anext` and a `yield` (chunks are checked in `parse_chunk`)."""
         resp: aiohttp.ClientResponse | None = None
+        stall: StallTimer | None = None
         try:
             resp, upstream = await self._open_any(request)
             model = upstream.model or request.model
-            encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
-            if encoding not in ("", "identity"):
-                raise UpstreamError("The upstream sent a compressed body although asked for identity; refused.")
-            ctype = resp.headers.get("Content-Type", "")
+            ctype = self._check_head(resp)
             if "text/event-stream" not in ctype:
-                async for ev in self._non_sse(resp, model, ctype):
+                for ev in await self._non_sse(resp, model, ctype):
                     yield ev
                 return
             yield Started(model)
-            async for ev in self._events(resp, self.redactor.with_secrets(request.caller_token)):
-                yield ev
+            redactor = self.redactor.with_secrets(request.caller_token)
+            decoder = SSEDecoder()
+            stall = StallTimer()
+            timeout = self.settings.first_byte_timeout_s
+            finished = False
+            while True:
+                raw = await self._read(resp, stall, timeout)
+                timeout = self.settings.chunk_timeout_s
+                for data in self._decode(decoder, raw):
+                    if data == DONE:
+                        return
+                    for ev in parse_chunk(data, redactor):
+                        finished = finished or isinstance(ev, Finish)
+                        yield ev
+                if not raw:
+                    if finished:
+                        return
+                    raise UpstreamError("The upstream ended the stream before it finished.")
         finally:
+            if stall is not None:
+                stall.close()
             if resp is not None:
                 resp.close()  # releases the connection at once, also on cancellation
+
+    @staticmethod
+    def _check_head(resp: aiohttp.ClientResponse) -> str:
+        """The response's content type, once its encoding is known to be plain."""
+        encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            raise UpstreamError("The upstream sent a compressed body although asked for identity; refused.")
+        return str(resp.headers.get("Content-Type", ""))
+
+    @staticmethod
+    def _decode(decoder: SSEDecoder, raw: bytes) -> list[str]:
+        try:
+            return decoder.feed(raw) if raw else decoder.flush()
+        except EventTooLarge as exc:
+            raise UpstreamError(f"The upstream sent an oversized event ({exc}).") from None
 
     async def _read(self, resp: aiohttp.ClientResponse, stall: StallTimer, limit_s: float) -> bytes:
         """What the upstream has sent since the last read (b"" at the end). Everything buffered is taken
@@ -206,33 +239,7 @@ class OpenAICompatProvider:
         except aiohttp.ClientError as exc:
             raise UpstreamError(f"The upstream connection broke mid-stream ({type(exc).__name__}).") from None
 
-    async def _events(self, resp: aiohttp.ClientResponse, redactor: Redactor) -> AsyncIterator[Event]:
-        decoder = SSEDecoder()
-        stall = StallTimer()
-        timeout = self.settings.first_byte_timeout_s
-        finished = False
-        try:
-            while True:
-                raw = await self._read(resp, stall, timeout)
-                timeout = self.settings.chunk_timeout_s
-                try:
-                    datas = decoder.feed(raw) if raw else decoder.flush()
-                except EventTooLarge as exc:
-                    raise UpstreamError(f"The upstream sent an oversized event ({exc}).") from None
-                for data in datas:
-                    if data == DONE:
-                        return
-                    for ev in parse_chunk(data, redactor):
-                        finished = finished or isinstance(ev, Finish)
-                        yield ev
-                if not raw:
-                    if finished:
-                        return
-                    raise UpstreamError("The upstream ended the stream before it finished.")
-        finally:
-            stall.close()
-
-    async def _non_sse(self, resp: aiohttp.ClientResponse, model: str, ctype: str) -> AsyncIterator[Event]:
+    async def _non_sse(self, resp: aiohttp.ClientResponse, model: str, ctype: str) -> list[Event]:
         """An upstream that ignored `stream: true` and sent one JSON completion."""
         body = await resp.content.read(_MAX_ERROR_BODY * 16)
         if "json" not in ctype:
@@ -241,18 +248,18 @@ class OpenAICompatProvider:
             data = orjson.loads(body)
             choice = data["choices"][0]
             message = choice["message"]
-        except (orjson.JSONDecodeError, KeyError, IndexError, TypeError):
+            events: list[Event] = [Started(model)]
+            if message.get("content"):
+                events.append(TextDelta(str(message["content"])))
+            for i, call in enumerate(message.get("tool_calls") or []):
+                events.append(tool_call(i, call, call.get("function") or {}))
+            if isinstance(data.get("usage"), dict):
+                u = data["usage"]
+                events.append(Usage(int(u.get("prompt_tokens", 0)), int(u.get("completion_tokens", 0))))
+            events.append(Finish(FINISH.get(str(choice.get("finish_reason")), "stop")))
+        except (orjson.JSONDecodeError, KeyError, IndexError, TypeError, ValueError, AttributeError):
             raise UpstreamError("The upstream sent a malformed completion.") from None
-        yield Started(model)
-        if message.get("content"):
-            yield TextDelta(str(message["content"]))
-        for i, call in enumerate(message.get("tool_calls") or []):
-            fn = call.get("function") or {}
-            yield ToolCallDelta(i, call.get("id"), call.get("type"), fn.get("name"), fn.get("arguments"))
-        if isinstance(data.get("usage"), dict):
-            u = data["usage"]
-            yield Usage(int(u.get("prompt_tokens", 0)), int(u.get("completion_tokens", 0)))
-        yield Finish(FINISH.get(str(choice.get("finish_reason")), "stop"))
+        return events
 
     async def _status_error(self, resp: aiohttp.ClientResponse, redactor: Redactor) -> ConvoError:
         if resp.status < 400:  # a redirect: never followed, and its Location never shown

@@ -38,8 +38,7 @@ class SSEDecoder:
         if b"\r" not in buf:  # LF only (nearly every upstream): one split in C instead of a find per line
             lines = buf.split(b"\n")
             self._buf = lines.pop()
-            for line in lines:
-                self._line(line, out)
+            self._lf_lines(lines, out)
             self._check_buffer()
             return out
         start = 0
@@ -62,6 +61,26 @@ class SSEDecoder:
         self._buf = buf[start:]
         self._check_buffer()
         return out
+
+    def _lf_lines(self, lines: list[bytes], out: list[str]) -> None:
+        """Complete lines; an event of one `data: ` line and its blank line (what chat upstreams send)
+        is taken in place, without the per-line dispatch."""
+        n = len(lines)
+        i = 0
+        while i < n:
+            line = lines[i]
+            if (
+                i + 1 < n
+                and not lines[i + 1]
+                and not self._data
+                and line.startswith(b"data: ")
+                and len(line) - 6 <= self._max
+            ):
+                out.append(line[6:].decode("utf-8", errors="replace"))
+                i += 2
+                continue
+            self._line(line, out)
+            i += 1
 
     def _check_buffer(self) -> None:
         if len(self._buf) > self._max:
