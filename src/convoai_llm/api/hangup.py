@@ -24,8 +24,14 @@ from convoai_llm.errors import ClientClosed
 T = TypeVar("T")
 
 
-async def until_disconnect(receive: Receive, work: Coroutine[Any, Any, T]) -> T:
-    watch = DisconnectWatch(receive)
+async def until_disconnect(
+    receive: Receive, work: Coroutine[Any, Any, T], *, watch: DisconnectWatch | None = None
+) -> T:
+    """`work`, or `ClientClosed` once the client has left. A `watch` passed in (the request's own, made in
+    this task) is left running for the response to take over: one watch per request, not one per stage."""
+    own = watch is None
+    if watch is None:
+        watch = DisconnectWatch(receive)
     try:
         return await work
     except asyncio.CancelledError:
@@ -33,7 +39,8 @@ async def until_disconnect(receive: Receive, work: Coroutine[Any, Any, T]) -> T:
             raise ClientClosed("The client closed the connection before the answer.") from None
         raise
     finally:
-        watch.stop()
+        if own:
+            watch.stop()
 
 
 class DisconnectWatch:

@@ -20,7 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from convoai_llm.api.body import read_body, require_json
 from convoai_llm.api.context import AppContext
 from convoai_llm.api.errors import json_response
-from convoai_llm.api.hangup import until_disconnect
+from convoai_llm.api.hangup import DisconnectWatch, until_disconnect
 from convoai_llm.api.routespec import ROUTES, RouteSpec
 from convoai_llm.api.streaming import SSEResponse
 from convoai_llm.core.pipeline import collect
@@ -104,12 +104,22 @@ def handler(spec: RouteSpec) -> Handler:
             plan = await ctx.pipeline.prepare(spec.kind, req, caller)
             return await respond(ctx, plan, spec, started)
 
+        watch = DisconnectWatch(request.receive)  # the request's one watch: a stream takes it over
         try:
-            return await until_disconnect(request.receive, answer())
+            response = await until_disconnect(request.receive, answer(), watch=watch)
         except ClientClosed:
+            watch.stop()
             ctx.metrics.route(spec.path).disconnects.inc()
             log.info("request route=%s outcome=client_disconnected before_first_byte=true", spec.path)
             raise
+        except BaseException:
+            watch.stop()
+            raise
+        if isinstance(response, SSEResponse):
+            response.watch = watch
+        else:
+            watch.stop()
+        return response
 
     complete.__name__ = spec.kind + "_" + spec.path.strip("/").replace("/", "_")
     return complete

@@ -69,21 +69,26 @@ class SSEResponse(Response):
         self._last_send = time.perf_counter()
         self._ttft: float | None = None
         self._outcome = "ok"
+        self._pumping = False
+        self.watch: DisconnectWatch | None = None
+        """The request's disconnect watch, handed over by the route (one per request); else made here."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = SSE_HEADERS + [(k.lower().encode(), v.encode()) for k, v in self.plan.headers.items()]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        self._last_send = time.perf_counter()
+        watch = self.watch if self.watch is not None else DisconnectWatch(receive)
         children = self.route_metrics
         children.inflight.inc()
-        watch = DisconnectWatch(receive)
         beat = KeepAlive(self, send)
         try:
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            self._last_send = time.perf_counter()
             await self._pump(send, beat)
         except asyncio.CancelledError:
             if watch.left and watch.task.uncancel() == 0:
                 self._outcome = "client_disconnected"
                 children.disconnects.inc()
+                if not self._pumping:  # left before the pump ran: its `finally` did not close the plan
+                    await self.plan.aclose()
                 return  # the pump's `finally` closed the plan (and so the upstream)
             # The server is stopping and the grace period is over: end the stream properly.
             self._outcome = "error:shutdown"
@@ -104,6 +109,7 @@ class SSEResponse(Response):
     async def _pump(self, send: Send, beat: KeepAlive) -> None:
         """Events → bytes → `send`, one write per batch: what the plan had ready without waiting (all
         the events of one upstream read) goes out together, and nothing is held while the plan waits."""
+        self._pumping = True
         enc = self.encoder
         steps: Stepper[Event] = Stepper(self.plan.events)
         out = [enc.head(self.plan)]

@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 
 import aiohttp
 import orjson
+from multidict import CIMultiDict
+from yarl import URL
 
 from convoai_llm.errors import (
     ConvoError,
@@ -82,6 +84,7 @@ class OpenAICompatProvider:
         ]
         self.redactor = Redactor([*(u.key for u in self.upstreams), *secrets])
         self._headers_by_url = {u.url: base_headers(u.key) for u in self.upstreams}
+        self._urls = {u.url: URL(u.url) for u in self.upstreams}  # parsed once, not per request
         self.retry = RetryPolicy(settings.retries, settings.retry_base_s, settings.retry_max_wait_s)
         self._session: aiohttp.ClientSession | None = None
         self._warm: asyncio.Task[None] | None = None
@@ -117,10 +120,11 @@ class OpenAICompatProvider:
             await self._session.close()
             self._session = None
 
-    def _headers(self, upstream: Upstream, request: ProviderRequest) -> dict[str, str]:
+    def _headers(self, upstream: Upstream, request: ProviderRequest) -> CIMultiDict[str]:
         headers = self._headers_by_url[upstream.url]
         if upstream.key is None and upstream.forward_caller_token and request.caller_token:
-            return {**headers, "Authorization": f"Bearer {request.caller_token}"}
+            headers = headers.copy()
+            headers["Authorization"] = f"Bearer {request.caller_token}"
         return headers
 
     async def _open(self, upstream: Upstream, request: ProviderRequest) -> aiohttp.ClientResponse:
@@ -134,7 +138,7 @@ class OpenAICompatProvider:
         try:
             async with asyncio.timeout(limit):
                 resp = await self.session.post(
-                    upstream.url, data=orjson.dumps(body), headers=self._headers(upstream, request),
+                    self._urls[upstream.url], data=orjson.dumps(body), headers=self._headers(upstream, request),
                     allow_redirects=False,
                 )  # fmt: skip
                 if resp.status >= 300:

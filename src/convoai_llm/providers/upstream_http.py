@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import aiohttp
 import orjson
+from multidict import CIMultiDict
 
 from convoai_llm.settings import UpstreamSettings
 
@@ -32,13 +33,19 @@ def new_session(settings: UpstreamSettings) -> aiohttp.ClientSession:
         connector=connector,
         timeout=timeout,
         auto_decompress=False,
+        # The upstream's cookies (e.g. a CDN's bot-management cookie) would be shared by every caller of
+        # this server; none are kept or sent (and no jar is searched per request).
+        cookie_jar=aiohttp.DummyCookieJar(),
         json_serialize=lambda o: orjson.dumps(o).decode(),
     )
 
 
-def base_headers(key: str | None) -> dict[str, str]:
-    """An upstream's request headers, built once (a forwarded caller token is added per request)."""
-    headers = {"Content-Type": "application/json", "Accept": "text/event-stream", "Accept-Encoding": "identity"}
+def base_headers(key: str | None) -> CIMultiDict[str]:
+    """An upstream's request headers, built once in aiohttp's own form (a forwarded caller token is added
+    per request)."""
+    headers = CIMultiDict(
+        {"Content-Type": "application/json", "Accept": "text/event-stream", "Accept-Encoding": "identity"}
+    )
     if key:
         headers["Authorization"] = f"Bearer {key}"
     return headers
