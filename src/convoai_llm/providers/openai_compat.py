@@ -127,8 +127,9 @@ class OpenAICompatProvider:
             headers["Authorization"] = f"Bearer {request.caller_token}"
         return headers
 
-    async def _open(self, upstream: Upstream, request: ProviderRequest) -> aiohttp.ClientResponse:
-        """One attempt: the response with a success status, or a typed error."""
+    async def _open(self, upstream: Upstream, request: ProviderRequest, stall: StallTimer) -> aiohttp.ClientResponse:
+        """One attempt: the response with a success status, or a typed error; the wait for its head (and an
+        error body) is timed by the stream's one stall timer."""
         model = upstream.model or request.model
         body = {**request.params, "model": model, "messages": request.messages, "stream": True,
                 "stream_options": {"include_usage": True}}  # fmt: skip
@@ -136,18 +137,20 @@ class OpenAICompatProvider:
         redactor = self.redactor.with_secrets(request.caller_token)
         self._last_request = asyncio.get_running_loop().time()
         try:
-            async with asyncio.timeout(limit):
-                resp = await self.session.post(
+            resp = await stall.wait(
+                self.session.post(
                     self._urls[upstream.url], data=orjson.dumps(body), headers=self._headers(upstream, request),
                     allow_redirects=False,
-                )  # fmt: skip
-                if resp.status >= 300:
-                    try:
-                        raise await self._status_error(resp, redactor)
-                    finally:
-                        resp.close()
-                return resp
-        except TimeoutError:
+                ),
+                limit,
+            )  # fmt: skip
+            if resp.status >= 300:
+                try:
+                    raise await stall.wait(self._status_error(resp, redactor), limit)
+                finally:
+                    resp.close()
+            return resp
+        except UpstreamTimeout:
             raise UpstreamTimeout(f"The upstream did not answer within {limit:g} s.") from None
         except aiohttp.ClientSSLError as exc:
             raise UpstreamError(f"TLS error talking to the upstream: {type(exc).__name__}.") from None
@@ -157,14 +160,14 @@ class OpenAICompatProvider:
         except aiohttp.ClientError as exc:
             raise UpstreamError(f"Upstream request failed: {type(exc).__name__}.") from None
 
-    async def _open_any(self, request: ProviderRequest) -> tuple[aiohttp.ClientResponse, Upstream]:
+    async def _open_any(self, request: ProviderRequest, stall: StallTimer) -> tuple[aiohttp.ClientResponse, Upstream]:
         """Retries, then fallbacks, all before the first byte reaches the caller (see `retry.py`)."""
         last: ConvoError | None = None
         for upstream in self.upstreams:
             attempt = 0
             while True:
                 try:
-                    return await self._open(upstream, request), upstream
+                    return await self._open(upstream, request, stall), upstream
                 except ConvoError as exc:
                     last = exc
                     wait = self.retry.delay(attempt, exc)
@@ -182,9 +185,9 @@ class OpenAICompatProvider:
         """`Started`, then the upstream's events. One generator from the socket to the core: every layer
         between costs each chunk an `anext` and a `yield` (chunks are checked in `parse_chunk`)."""
         resp: aiohttp.ClientResponse | None = None
-        stall: StallTimer | None = None
+        stall = StallTimer()  # one timer for the stream: the first byte, then every read that waits
         try:
-            resp, upstream = await self._open_any(request)
+            resp, upstream = await self._open_any(request, stall)
             model = upstream.model or request.model
             ctype = self._check_head(resp)
             if "text/event-stream" not in ctype:
@@ -194,7 +197,6 @@ class OpenAICompatProvider:
             yield Started(model)
             redactor = self.redactor.with_secrets(request.caller_token)
             decoder = SSEDecoder()
-            stall = StallTimer()
             timeout = self.settings.first_byte_timeout_s
             finished = False
             while True:
@@ -211,8 +213,7 @@ class OpenAICompatProvider:
                         return
                     raise UpstreamError("The upstream ended the stream before it finished.")
         finally:
-            if stall is not None:
-                stall.close()
+            stall.close()
             if resp is not None:
                 resp.close()  # releases the connection at once, also on cancellation
 
