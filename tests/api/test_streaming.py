@@ -12,6 +12,7 @@ from starlette.types import Message
 from convoai_llm.api.encoding import ChatEncoder
 from convoai_llm.api.metrics import Metrics
 from convoai_llm.api.streaming import SSEResponse
+from convoai_llm.core.deadline import Deadline
 from convoai_llm.core.plan import Plan
 from convoai_llm.events import Event, Finish, TextDelta, Usage
 from convoai_llm.schemas.request import ChatRequest
@@ -27,7 +28,9 @@ async def reads(*batches: list[Event]) -> AsyncIterator[Event]:
             yield ev
 
 
-async def run(events: AsyncIterator[Event], keepalive_s: float = 15.0, leave_after_s: float = 10.0) -> list[bytes]:
+async def run(
+    events: AsyncIterator[Event], keepalive_s: float = 15.0, leave_after_s: float = 10.0, deadline_s: float = 0.0
+) -> list[bytes]:
     bodies: list[bytes] = []
     ended = False
 
@@ -43,7 +46,7 @@ async def run(events: AsyncIterator[Event], keepalive_s: float = 15.0, leave_aft
         await asyncio.sleep(leave_after_s)
         return {"type": "http.disconnect"}
 
-    plan = Plan(REQUEST, "m", events)
+    plan = Plan(REQUEST, "m", events, deadline=Deadline.after(deadline_s).watch())
     response = SSEResponse(plan, ChatEncoder("m", REQUEST), route="/chat/completions", metrics=Metrics(),
                            keepalive_s=keepalive_s, started=0.0)  # fmt: skip
     await response({"type": "http"}, receive, send)
@@ -108,3 +111,40 @@ async def test_a_disconnect_ends_the_stream_and_closes_the_plan() -> None:
 
     bodies = await asyncio.wait_for(run(endless(), leave_after_s=0.1), 2.0)
     assert closed.is_set() and bodies and not bodies[-1].endswith(b"[DONE]\n\n")
+
+
+async def test_the_deadline_cuts_a_wait_inside_the_stream_and_closes_the_events() -> None:
+    closed = False
+
+    async def slow() -> AsyncIterator[Event]:
+        nonlocal closed
+        try:
+            yield TextDelta("a")
+            await asyncio.sleep(5)
+            yield TextDelta("never")
+        finally:
+            closed = True
+
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    bodies = await run(slow(), deadline_s=0.1)
+    assert loop.time() - t0 < 1.0  # cut at the deadline, not after the 5 s wait
+    whole = b"".join(bodies)
+    assert b'"content":"a"' in whole and b"never" not in whole
+    assert b'"code":"request_deadline"' in whole and whole.endswith(b"data: [DONE]\n\n")
+    assert closed
+    assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+
+
+async def test_the_deadline_ends_an_endless_stream_of_quick_events() -> None:
+    async def endless() -> AsyncIterator[Event]:
+        i = 0
+        while True:  # quick reads and 2 ms writes: the deadline passes while waiting or while writing
+            await asyncio.sleep(0.001)
+            yield TextDelta(str(i))
+            i += 1
+
+    bodies = await run(endless(), deadline_s=0.1)
+    whole = b"".join(bodies)
+    assert b'"content":"0"' in whole and whole.endswith(b"data: [DONE]\n\n")
+    assert b'"code":"request_deadline"' in whole

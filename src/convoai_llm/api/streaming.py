@@ -25,6 +25,7 @@ from convoai_llm.api.errors import stream_error
 from convoai_llm.api.hangup import DisconnectWatch
 from convoai_llm.api.metrics import Metrics
 from convoai_llm.api.stepper import Stepper
+from convoai_llm.core.deadline import Deadline
 from convoai_llm.core.plan import Plan
 from convoai_llm.errors import ConvoError, Unavailable
 from convoai_llm.events import AudioDelta, Event, TextDelta, ToolCallDelta
@@ -112,15 +113,26 @@ class SSEResponse(Response):
         self._pumping = True
         enc = self.encoder
         steps: Stepper[Event] = Stepper(self.plan.events)
+        # The request's deadline, watched here (no generator layer): checked between events, and a wait
+        # it cuts short ends the stream with `request_deadline`.
+        dl = self.plan.deadline if self.plan.deadline is not None else Deadline(0.0, None).watch()
         out = [enc.head(self.plan)]
         try:
             while True:
+                dl.check()
                 if not steps.poll():  # the next event must be waited for: what we hold goes out first
                     await self._write(send, out, beat)
+                    dl.check()
+                    dl.waiting = dl.task
                 try:
                     ev = await steps.result()
                 except StopAsyncIteration:
                     break
+                except asyncio.CancelledError:
+                    dl.absorb()
+                    raise
+                finally:
+                    dl.waiting = None
                 if self._ttft is None and isinstance(ev, CONTENT):
                     self._first_token()
                 body = enc.event(ev)

@@ -60,9 +60,13 @@ class Pipeline:
 
     async def prepare(self, kind: Kind, req: ChatRequest, caller: Caller) -> Plan:
         """The plan for one request, bounded as a whole by `CONVOAI_REQUEST_DEADLINE_S`."""
-        deadline = Deadline.after(self.services.deadline_s)
-        plan = await deadline.run(self._prepare(kind, req, caller))
-        plan.bound(deadline)
+        watch = Deadline.after(self.services.deadline_s).watch()  # the request's one timer, to its last event
+        try:
+            plan = await watch.run(self._prepare(kind, req, caller))
+        except BaseException:
+            watch.close()
+            raise
+        plan.deadline = watch
         return plan
 
     async def _prepare(self, kind: Kind, req: ChatRequest, caller: Caller) -> Plan:
@@ -155,9 +159,11 @@ class Pipeline:
 async def collect(plan: Plan) -> Aggregate:
     """The whole plan folded into one non-streaming answer (linear in its length)."""
     agg = Aggregate()
+    events = plan.events if plan.deadline is None else plan.deadline.bounded(plan.events)
     try:
-        async for ev in plan.events:
+        async for ev in events:
             agg.add(ev)
     finally:
+        await aclose_quietly(events)
         await plan.aclose()
     return agg

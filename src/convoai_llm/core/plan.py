@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from convoai_llm.core.deadline import Deadline
+from convoai_llm.core.deadline import DeadlineWatch
 from convoai_llm.events import Event, Metadata
 from convoai_llm.providers.base import aclose_quietly
 from convoai_llm.schemas.request import ChatRequest
@@ -37,19 +37,16 @@ class Plan:
     headers: dict[str, str] = field(default_factory=dict)
     """Response headers the plan asks for (e.g. tools ignored by the local model)."""
 
-    inner: AsyncIterator[Event] | None = None
-    """The events before `bound` wrapped them (closed too: a wrapper never started cannot close them)."""
-
-    def bound(self, deadline: Deadline) -> None:
-        """End the events at the request's deadline."""
-        if deadline.at is not None:
-            self.inner = self.events
-            self.events = deadline.bounded(self.events)
+    deadline: DeadlineWatch | None = None
+    """The request's deadline timer (`core/deadline.py`): whoever iterates `events` checks it between events
+    and turns its cancellation into `DeadlineExceeded` (the SSE pump inline, `collect` through `bounded`)."""
 
     async def aclose(self) -> None:
-        await aclose_quietly(self.events)
-        if self.inner is not None:
-            await aclose_quietly(self.inner)
+        try:
+            await aclose_quietly(self.events)
+        finally:
+            if self.deadline is not None:
+                self.deadline.close()
 
 
 async def replay(*events: Event) -> AsyncIterator[Event]:

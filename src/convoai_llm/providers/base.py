@@ -16,7 +16,7 @@ fails before it raises where a status code can still be sent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -118,6 +118,8 @@ async def until_started(gen: AsyncIterator[Event]) -> tuple[AsyncIterator[Event]
 
 
 async def aclose_quietly(it: AsyncIterator[Any]) -> None:
-    """Close an async iterator if it can be closed (async generators can)."""
-    if isinstance(it, AsyncGenerator):
-        await it.aclose()
+    """Close an async iterator if it can be closed (async generators can). An attribute look-up, not
+    `isinstance(it, AsyncGenerator)`: the ABC check costs about a microsecond, three times a request."""
+    aclose = getattr(it, "aclose", None)
+    if aclose is not None:
+        await aclose()

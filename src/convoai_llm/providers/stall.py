@@ -1,11 +1,12 @@
 """The upstream stall timer: one timer per stream instead of a timeout context per read.
 
-The wait for the response head, and each read that must wait for the upstream, may wait at most `limit_s`
-(the first-byte limit for the head and the first read, the chunk limit after). `asyncio.timeout` per wait costs a `Timeout` object and a timer handle
-scheduled and cancelled on every chunk of a paced stream; here a wait costs two attribute writes and a
-clock read, and one timer per stream re-arms itself at the current wait's deadline (at most once per
-`limit_s`). When it fires while the wait is still on, the waiting task is cancelled and `wait` turns
-that cancellation into `UpstreamTimeout`. One task reads the stream.
+The wait for the response head, and each read that must wait for the upstream, may wait at most
+`limit_s` (the first-byte limit for the head and the first read, the chunk limit after).
+`asyncio.timeout` per wait costs a `Timeout` object and a timer handle scheduled and cancelled on every
+chunk of a paced stream; here a wait costs two attribute writes and a clock read, and one timer per
+stream re-arms itself at the current wait's deadline (at most once per `limit_s`). When it fires while
+the wait is still on, the waiting task is cancelled and `wait` turns that cancellation into
+`UpstreamTimeout`. One task reads the stream.
 """
 
 from __future__ import annotations
