@@ -3,6 +3,7 @@ below FastAPI), and the real `convoai-llm serve` process in front of the mock up
 
 from __future__ import annotations
 
+import asyncio
 import os
 import resource
 import socket
@@ -27,7 +28,8 @@ BIN = Path(sys.executable).parent / "convoai-llm"
 
 
 async def probe_app(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
-    """POST /echo answers what arrived; GET /stream sends 5 pieces without a length; else 'ok'."""
+    """POST /echo answers what arrived; GET /stream sends 5 pieces without a length; GET /late-body sends
+    its head, waits 0.3 s, then its body; else 'ok'."""
     if scope["type"] != "http":
         return
     body = b""
@@ -43,6 +45,12 @@ async def probe_app(scope: dict[str, Any], receive: Callable[..., Any], send: Ca
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
+        return
+    if scope["path"] == "/late-body":  # the head, then a pause, then the body in two pieces
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await asyncio.sleep(0.3)
+        await send({"type": "http.response.body", "body": b"first", "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
         return
     if scope["path"] == "/stream":
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})

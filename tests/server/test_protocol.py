@@ -108,3 +108,41 @@ def test_http10_with_a_length_and_http11_chunked_are_unchanged(guarded: Callable
         sock.sendall(b"GET /stream HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         data = read_to_close(sock)
     assert b"transfer-encoding: chunked" in data.lower() and b"0\r\n\r\n" in data
+
+
+def test_the_head_leaves_with_the_first_body_write(guarded: Callable[..., GuardedThread]) -> None:
+    """One write, one packet: nothing arrives while the app waits between its head and its first body."""
+    server = guarded()
+    with server.connect() as sock:
+        sock.settimeout(5)
+        sock.sendall(b"GET /late-body HTTP/1.1\r\nHost: t\r\n\r\n")
+        first = sock.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200") and b"\r\n\r\n5\r\nfirst\r\n" in first, first
+
+
+def test_a_head_request_gets_its_head_and_the_connection_goes_on(guarded: Callable[..., GuardedThread]) -> None:
+    server = guarded()
+    with server.connect() as sock:
+        sock.settimeout(5)
+        sock.sendall(b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(65536)
+        assert head.startswith(b"HTTP/1.1 200") and head.endswith(b"\r\n\r\n"), head
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        head, body = read_response(sock)
+        assert head.startswith(b"HTTP/1.1 200") and body == b"ok"
+
+
+def test_100_continue_is_sent_at_once_not_held(guarded: Callable[..., GuardedThread]) -> None:
+    server = guarded()
+    with server.connect() as sock:
+        sock.settimeout(5)
+        sock.sendall(
+            b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(BODY)
+        )
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue"), "the interim answer must not wait"
+        sock.sendall(BODY)
+        head, body = read_response(sock)
+        assert head.startswith(b"HTTP/1.1 200") and orjson.loads(body)["body"] == BODY.decode()

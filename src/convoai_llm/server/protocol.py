@@ -7,6 +7,8 @@ What the guard adds, each at the cost of a few attribute checks per read on the 
   app with an empty one (uvicorn #2722). Here the request is parsed again without its hop-by-hop upgrade
   headers, so it is answered over HTTP/1.1 with its body, as RFC 9110 section 7.8 lets a server do.
 - **HTTP/1.0 gets no chunked encoding** (1.0 has none): a response without a length is close-delimited.
+- **The response head leaves with the first body write** (`HeldHead`): one system call and one packet for a
+  stream's head and first event instead of two (a HEAD or bodiless response flushes it when complete).
 - **Limits** (`ConnectionLimits`): a request head larger than `max_header_bytes` gets 431, one not complete
   `header_timeout_s` after its first byte gets 408, a connection with no request in progress is closed after
   `idle_timeout_s` (new connections too, not only kept-alive ones), and past `max_connections` open
@@ -148,7 +150,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
         if cycle.scope["http_version"] == "1.0":
             app = CloseDelimited(app, cycle)
+        cycle.transport = HeldHead(self.transport, cycle)  # type: ignore[assignment]
         super()._start_asgi_task(cycle, app)
+
+    def on_response_complete(self) -> None:
+        # A response without a body write (HEAD, an empty 204) still sends its head.
+        if self.cycle is not None and isinstance(self.cycle.transport, HeldHead):
+            self.cycle.transport.flush()
+        super().on_response_complete()
 
     # -- helpers -------------------------------------------------------------------------------------
     def _head_size(self) -> int:
@@ -214,6 +223,46 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         self.logger.debug("Invalid HTTP request received.")
         self.send_400_response("Invalid HTTP request received.")
+
+
+class HeldHead:
+    """A response cycle's view of the connection: the response head is held until the response's first
+    body write (or the connection's end) and leaves with it in one write, so a stream's head and first
+    event cost one system call and one packet, not two. Everything else goes to the transport as is
+    (a `100 Continue`, written before the response starts, is not held)."""
+
+    __slots__ = ("cycle", "head", "transport")
+
+    def __init__(self, transport: asyncio.Transport, cycle: RequestResponseCycle) -> None:
+        self.transport = transport
+        self.cycle = cycle
+        self.head: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        head = self.head
+        if head is not None:
+            self.head = None
+            self.transport.write(head + data)
+        elif self.cycle.response_started and not self.cycle.response_complete and data.startswith(b"HTTP/"):
+            self.head = data  # the status line and headers, written by the cycle just after it starts
+        else:
+            self.transport.write(data)
+
+    def flush(self) -> None:
+        if self.head is not None:
+            head, self.head = self.head, None
+            self.transport.write(head)
+
+    def close(self) -> None:
+        self.flush()
+        self.transport.close()
+
+    def write_eof(self) -> None:
+        self.flush()
+        self.transport.write_eof()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
 
 
 class CloseDelimited:
