@@ -240,7 +240,14 @@ class OpenAICompatProvider:
             raw = content.read_nowait()
             if raw or content.at_eof():
                 return raw
-            return await stall.wait(content.readany(), limit_s)
+            stall.arm(limit_s)  # `stall.wait` inline: no coroutine per read
+            try:
+                return await content.readany()
+            except asyncio.CancelledError:
+                stall.absorb(limit_s)
+                raise
+            finally:
+                stall.disarm()
         except aiohttp.ClientError as exc:
             raise UpstreamError(f"The upstream connection broke mid-stream ({type(exc).__name__}).") from None
 

@@ -33,6 +33,17 @@ class StallTimer:
 
     async def wait(self, work: Awaitable[T], limit_s: float) -> T:
         """`work`, or `UpstreamTimeout` when it takes longer than `limit_s`."""
+        self.arm(limit_s)
+        try:
+            return await work
+        except asyncio.CancelledError:
+            self.absorb(limit_s)
+            raise
+        finally:
+            self.disarm()
+
+    def arm(self, limit_s: float) -> None:
+        """A wait of at most `limit_s` starts now (inline form of `wait`, for the per-chunk read)."""
         now = self._loop.time()
         self._since, self._limit = now, limit_s
         due = now + limit_s
@@ -40,15 +51,16 @@ class StallTimer:
             if self._handle is not None:
                 self._handle.cancel()
             self._handle = self._loop.call_at(due, self._check)
-        try:
-            return await work
-        except asyncio.CancelledError:
-            if self._fired and self._task is not None and self._task.uncancel() == 0:
-                self._fired = False
-                raise UpstreamTimeout(f"The upstream stream stalled for {limit_s:g} s.") from None
-            raise
-        finally:
-            self._since = None
+
+    def absorb(self, limit_s: float) -> None:
+        """In the wait's `except CancelledError`: this timer's cancellation becomes `UpstreamTimeout`; any
+        other stays a cancellation (the caller re-raises it)."""
+        if self._fired and self._task is not None and self._task.uncancel() == 0:
+            self._fired = False
+            raise UpstreamTimeout(f"The upstream stream stalled for {limit_s:g} s.") from None
+
+    def disarm(self) -> None:
+        self._since = None
 
     def _check(self) -> None:
         now = self._loop.time()
