@@ -110,6 +110,25 @@ def test_slow_body_is_cut_off(serve: ServeFn) -> None:
     assert time.monotonic() - started < 3
 
 
+def test_a_trickling_body_is_cut_off_at_the_total_limit(serve: ServeFn) -> None:
+    """The limit is for the whole body, not per piece: a piece every 0.2 s does not keep it alive."""
+    server = serve(provider=ScriptedProvider(), body_timeout_s=0.5)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"POST /chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 200\r\n\r\n{")  # fmt: skip
+        started = time.monotonic()
+        sock.settimeout(0.2)
+        reply = b""
+        for _ in range(15):
+            try:
+                reply = sock.recv(4096)
+                break
+            except TimeoutError:
+                sock.sendall(b" ")
+    assert reply.startswith(b"HTTP/1.1 408"), reply
+    assert time.monotonic() - started < 1.5
+
+
 def test_dns_and_tls_failures(serve: ServeFn, upstream: MockUpstream) -> None:
     dns = serve(openai_base_url="http://no-such-host.invalid/v1", openai_api_key="k", upstream_retries=0,
                 upstream_connect_timeout_s=3)  # fmt: skip

@@ -23,7 +23,7 @@ T = TypeVar("T")
 
 
 @types.coroutine
-def _resume(step: Generator[Any, None, T], yielded: Any) -> Generator[Any, None, T]:
+def resume(step: Generator[Any, None, T], yielded: Any) -> Generator[Any, None, T]:
     """The rest of `step`, whose first suspension yielded `yielded` (handed to the running task now)."""
     while True:
         try:
@@ -70,7 +70,7 @@ class Stepper(Generic[T]):
         """The step's item: at once after a ready `poll()`, else once the iterator has it."""
         step, self._pending = self._pending, None
         if step is not None:
-            return await _resume(step, self._yielded)
+            return await resume(step, self._yielded)
         error, self._error = self._error, None
         if error is not None:
             raise error
@@ -87,6 +87,6 @@ class Stepper(Generic[T]):
         except BaseException:
             return  # the iterator ended with the cancellation (or another error): nothing left to run
         try:
-            await _resume(step, yielded)
+            await resume(step, yielded)
         except (Exception, asyncio.CancelledError):
             return
