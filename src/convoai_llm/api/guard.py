@@ -44,16 +44,22 @@ class RequestGuard:
         self.hosts = LOOPBACK_HOSTS | {host_name(h) for h in allowed_hosts if h != "*"}
 
     def check(self, scope: Scope) -> None:
-        auth_headers = [v for k, v in scope["headers"] if k.lower() == b"authorization"]
+        # One pass over the headers; ASGI servers give their names in lower case.
+        auth_headers: list[bytes] = []
+        host: bytes | None = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                auth_headers.append(value)
+            elif name == b"host" and host is None:
+                host = value
         if len(auth_headers) > 1:
             raise RequestError("Send one `Authorization` header, not several.", code="duplicate_header")
-        if not self.auth.enabled and not self.any_host:
-            host = next((v for k, v in scope["headers"] if k.lower() == b"host"), None)
-            if host is not None and host_name(host.decode("latin-1")) not in self.hosts:
-                raise RequestError(
-                    "This server answers only for loopback host names; set CONVOAI_ALLOWED_HOSTS to serve others.",
-                    code="host_not_allowed",
-                )
+        open_hosts = self.auth.enabled or self.any_host
+        if not open_hosts and host is not None and host_name(host.decode("latin-1")) not in self.hosts:
+            raise RequestError(
+                "This server answers only for loopback host names; set CONVOAI_ALLOWED_HOSTS to serve others.",
+                code="host_not_allowed",
+            )
         if self.auth.enabled and scope["path"] in DOCS_PATHS:
             self.auth.check(auth_headers[0].decode("latin-1") if auth_headers else None)
 
