@@ -84,7 +84,7 @@ LINE = st.one_of(
     st.just(b""),
     st.just(b": keep-alive"),
     st.just(b"event: message"),
-    st.builds(lambda t: b"data: " + t.encode(), st.text(alphabet="ab {}\"", max_size=8)),
+    st.builds(lambda t: b"data: " + t.encode(), st.text(alphabet='ab {}"', max_size=8)),
     st.builds(lambda t: b"data:" + t.encode(), st.text(alphabet="ab", max_size=3)),
 )
 
