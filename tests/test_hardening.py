@@ -99,11 +99,15 @@ def test_stream_caps_refuse_instead_of_slowing(serve: ServeFn, upstream: MockUps
         assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
 
 
+SLOW_HEAD = (b"POST /chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+             b"Content-Length: 200\r\n\r\n")  # fmt: skip
+"""A request head announcing 200 bytes of body, of which the tests send only a start."""
+
+
 def test_slow_body_is_cut_off(serve: ServeFn) -> None:
     server = serve(provider=ScriptedProvider(), body_timeout_s=0.5)
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
-        sock.sendall(b"POST /chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 200\r\n\r\n{\"messages\": [")  # fmt: skip
+        sock.sendall(SLOW_HEAD + b'{"messages": [')
         started = time.monotonic()
         reply = sock.recv(4096)
     assert reply.startswith(b"HTTP/1.1 408") and b"request_timeout" in reply
@@ -114,8 +118,7 @@ def test_a_trickling_body_is_cut_off_at_the_total_limit(serve: ServeFn) -> None:
     """The limit is for the whole body, not per piece: a piece every 0.2 s does not keep it alive."""
     server = serve(provider=ScriptedProvider(), body_timeout_s=0.5)
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
-        sock.sendall(b"POST /chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 200\r\n\r\n{")  # fmt: skip
+        sock.sendall(SLOW_HEAD + b"{")
         started = time.monotonic()
         sock.settimeout(0.2)
         reply = b""
