@@ -243,6 +243,7 @@ class HeldHead:
         if head is not None:
             self.head = None
             self.transport.write(head + data)
+            self.cycle.transport = self.transport  # the head is out: the rest of the response writes directly
         elif self.cycle.response_started and not self.cycle.response_complete and data.startswith(b"HTTP/"):
             self.head = data  # the status line and headers, written by the cycle just after it starts
         else:
