@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from types import AsyncGeneratorType
 from typing import Any, Protocol
 
 from convoai_llm.errors import UpstreamError
@@ -118,8 +119,7 @@ async def until_started(gen: AsyncIterator[Event]) -> tuple[AsyncIterator[Event]
 
 
 async def aclose_quietly(it: AsyncIterator[Any]) -> None:
-    """Close an async iterator if it can be closed (async generators can). An attribute look-up, not
+    """Close an async iterator if it can be closed (async generators can). The concrete type, not
     `isinstance(it, AsyncGenerator)`: the ABC check costs about a microsecond, three times a request."""
-    aclose = getattr(it, "aclose", None)
-    if aclose is not None:
-        await aclose()
+    if isinstance(it, AsyncGeneratorType):
+        await it.aclose()
