@@ -148,7 +148,8 @@ class SSEResponse(Response):
             await steps.abandon()
             await self.plan.aclose()
         out.append(enc.done())
-        await beat.settle()
+        if beat.task is not None:  # a keep-alive being written finishes first (no coroutine when none is)
+            await beat.settle()
         beat.writing = True
         await send({"type": "http.response.body", "body": b"".join(out), "more_body": False})
 
@@ -161,7 +162,8 @@ class SSEResponse(Response):
                 out.clear()
                 return
         out.clear()
-        await beat.settle()
+        if beat.task is not None:  # a keep-alive being written finishes first (no coroutine when none is)
+            await beat.settle()
         self._last_send = time.perf_counter()
         beat.writing = True
         try:
