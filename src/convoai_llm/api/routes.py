@@ -105,21 +105,19 @@ def handler(spec: RouteSpec) -> Handler:
             return await respond(ctx, plan, spec, started)
 
         watch = DisconnectWatch(request.receive)  # the request's one watch: a stream takes it over
+        handed_over = False
         try:
             response = await until_disconnect(request.receive, answer(), watch=watch)
+            if isinstance(response, SSEResponse):
+                response.watch, handed_over = watch, True
+            return response
         except ClientClosed:
-            watch.stop()
             ctx.metrics.route(spec.path).disconnects.inc()
             log.info("request route=%s outcome=client_disconnected before_first_byte=true", spec.path)
             raise
-        except BaseException:
-            watch.stop()
-            raise
-        if isinstance(response, SSEResponse):
-            response.watch = watch
-        else:
-            watch.stop()
-        return response
+        finally:
+            if not handed_over:
+                watch.stop()
 
     complete.__name__ = spec.kind + "_" + spec.path.strip("/").replace("/", "_")
     return complete

@@ -148,10 +148,7 @@ class SSEResponse(Response):
             await steps.abandon()
             await self.plan.aclose()
         out.append(enc.done())
-        if beat.task is not None:  # a keep-alive being written finishes first (no coroutine when none is)
-            await beat.settle()
-        beat.writing = True
-        await send({"type": "http.response.body", "body": b"".join(out), "more_body": False})
+        await self._send(send, beat, b"".join(out), more_body=False)
 
     async def _write(self, send: Send, out: list[bytes], beat: KeepAlive) -> None:
         if len(out) == 1 and out[0]:
@@ -162,14 +159,19 @@ class SSEResponse(Response):
                 out.clear()
                 return
         out.clear()
-        if beat.task is not None:  # a keep-alive being written finishes first (no coroutine when none is)
+        await self._send(send, beat, body, more_body=True)
+
+    async def _send(self, send: Send, beat: KeepAlive, body: bytes, *, more_body: bool) -> None:
+        """One body write, after a keep-alive being written (if any); no keep-alive starts while it runs,
+        nor after the last write."""
+        if beat.task is not None:  # no coroutine for `settle` when no keep-alive is being written
             await beat.settle()
         self._last_send = time.perf_counter()
         beat.writing = True
         try:
-            await send({"type": "http.response.body", "body": body, "more_body": True})
+            await send({"type": "http.response.body", "body": body, "more_body": more_body})
         finally:
-            beat.writing = False
+            beat.writing = not more_body
 
     def _first_token(self) -> None:
         self._ttft = time.perf_counter() - self.started
