@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
@@ -25,10 +25,11 @@ import uvloop
 HEADERS = {"Content-Type": "application/json", "Accept": "text/event-stream", "Accept-Encoding": "identity",
            "Authorization": "Bearer bench"}  # fmt: skip
 BODY = orjson.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True})
-One = Callable[[], Awaitable[int]]
+Chunks = Callable[[], AsyncIterator[bytes]]
+"""One streaming request through a client: the response body's chunks as that client hands them over."""
 
 
-def aiohttp_client(url: str) -> One:
+def aiohttp_client(url: str) -> Chunks:
     import aiohttp
     from multidict import CIMultiDict
     from yarl import URL
@@ -36,109 +37,109 @@ def aiohttp_client(url: str) -> One:
     session = aiohttp.ClientSession(auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar())
     target, headers = URL(url), CIMultiDict(HEADERS)
 
-    async def one() -> int:
+    async def chunks() -> AsyncIterator[bytes]:
         resp = await session.post(target, data=BODY, headers=headers, allow_redirects=False)
-        n = 0
-        while chunk := await resp.content.readany():
-            n += len(chunk)
-        resp.close()
-        return n
+        try:
+            while chunk := await resp.content.readany():
+                yield chunk
+        finally:
+            resp.close()
 
-    return one
+    return chunks
 
 
-def httpx_client(url: str) -> One:
+def httpx_client(url: str) -> Chunks:
     import httpx
 
     client = httpx.AsyncClient(timeout=None)
 
-    async def one() -> int:
-        n = 0
+    async def chunks() -> AsyncIterator[bytes]:
         async with client.stream("POST", url, content=BODY, headers=HEADERS) as resp:
             async for chunk in resp.aiter_raw():
-                n += len(chunk)
-        return n
+                yield chunk
 
-    return one
+    return chunks
 
 
-def aiosonic_client(url: str) -> One:
+def aiosonic_client(url: str) -> Chunks:
     import aiosonic  # type: ignore[import-not-found]
 
     client = aiosonic.HTTPClient()
 
-    async def one() -> int:
+    async def chunks() -> AsyncIterator[bytes]:
         resp = await client.post(url, data=BODY, headers=HEADERS)
-        n = 0
         async for chunk in resp.read_chunks():
-            n += len(chunk)
-        return n
+            yield chunk
 
-    return one
+    return chunks
 
 
-def curl_cffi_client(url: str) -> One:
+def curl_cffi_client(url: str) -> Chunks:
     from curl_cffi.requests import AsyncSession  # type: ignore[import-not-found]
 
     session: Any = AsyncSession()
 
-    async def one() -> int:
+    async def chunks() -> AsyncIterator[bytes]:
         resp = await session.post(url, data=BODY, headers=HEADERS, stream=True)
-        n = 0
-        async for chunk in resp.aiter_content():
-            n += len(chunk)
-        await resp.aclose()
-        return n
+        try:
+            async for chunk in resp.aiter_content():
+                yield chunk
+        finally:
+            await resp.aclose()
 
-    return one
+    return chunks
 
 
-def rnet_client(url: str) -> One:
+def rnet_client(url: str) -> Chunks:
     import rnet  # type: ignore[import-not-found]
 
     client = rnet.Client()
 
-    async def one() -> int:
+    async def chunks() -> AsyncIterator[bytes]:
         resp = await client.post(url, body=BODY, headers=HEADERS)
-        n = 0
-        async with resp.stream() as chunks:
-            async for chunk in chunks:
-                n += len(chunk)
-        return n
+        async with resp.stream() as body:
+            async for chunk in body:
+                yield chunk
 
-    return one
+    return chunks
 
 
-def pyreqwest_client(url: str) -> One:
+def pyreqwest_client(url: str) -> Chunks:
     from pyreqwest.client import ClientBuilder  # type: ignore[import-not-found]
 
     client = ClientBuilder().build()
 
-    async def one() -> int:
-        n = 0
+    async def chunks() -> AsyncIterator[bytes]:
         async with client.post(url).headers(HEADERS).body_bytes(BODY).build_streamed() as resp:
             while chunk := await resp.body_reader.read():
-                n += len(chunk)
-        return n
+                yield chunk
 
-    return one
+    return chunks
 
 
-CLIENTS: dict[str, Callable[[str], One]] = {
+CLIENTS: dict[str, Callable[[str], Chunks]] = {
     "aiohttp": aiohttp_client, "httpx": httpx_client, "aiosonic": aiosonic_client,
     "curl_cffi": curl_cffi_client, "rnet": rnet_client, "pyreqwest": pyreqwest_client,
 }  # fmt: skip
 
 
+async def one(chunks: Chunks) -> int:
+    """One whole streaming request: the bytes of its body."""
+    size = 0
+    async for chunk in chunks():
+        size += len(chunk)
+    return size
+
+
 async def measure(url: str, name: str, requests: int) -> None:
-    one = CLIENTS[name](url)
-    size = await one()
+    chunks = CLIENTS[name](url)
+    size = await one(chunks)
     assert size > 100, f"{name}: only {size} bytes came back"
     for _ in range(200):  # warm-up: the pool, caches
-        await one()
+        await one(chunks)
     cpu, wall = time.process_time(), time.perf_counter()
     for _ in range(requests):
-        await one()
+        await one(chunks)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     print(f"{name:10s} CPU {cpu / requests * 1e6:7.1f} µs/request, wall {wall / requests * 1e6:7.1f} µs/request")
 
