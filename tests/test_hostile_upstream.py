@@ -27,13 +27,14 @@ LINE_CAP = 1 << 20
 
 
 class Hostile:
-    """Behaviour by `model`: echo-401, echo-chunk, endless-line, gzip-bomb, redirect."""
+    """Behaviour by `model`: echo-401, echo-chunk, endless-line, gzip-bomb, redirect, set-cookie."""
 
     def __init__(self, redirect_to: str = "") -> None:
         self.redirect_to = redirect_to
         self.requests = 0
         self.sent_bytes = 0
         self.peers: list[tuple[str, object]] = []
+        self.cookies: list[str | None] = []
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self.handle)
         app.router.add_get("/v1/models", self.models)
@@ -46,6 +47,7 @@ class Hostile:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
         self.peers.append(("POST", request.transport.get_extra_info("peername") if request.transport else None))
+        self.cookies.append(request.headers.get("Cookie"))
         model = str((await request.json()).get("model"))
         auth = request.headers.get("Authorization", "")
         echoed = f"bad key: {auth}; also {FALLBACK_KEY} and {OUR_KEY}"
@@ -58,6 +60,8 @@ class Hostile:
             headers = {"Content-Type": "text/event-stream", "Content-Encoding": "gzip"}
             return web.Response(body=bomb, headers=headers)
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        if model == "set-cookie":  # as a CDN in front of an upstream does (e.g. a bot-management cookie)
+            resp.set_cookie("session", "first-callers-session", path="/")
         await resp.prepare(request)
         await resp.write(chunk(model, {"role": "assistant", "content": "partial"}))
         if model == "echo-chunk":
@@ -167,3 +171,14 @@ def test_the_pool_is_warm_before_the_first_request(serve: ServeFn, hostile: Host
     resp = _post(server, "plain", True)
     assert resp.status_code == 200 and resp.text.endswith("data: [DONE]\n\n")
     assert hostile.peers[-1] == ("POST", hostile.peers[0][1]), "the first request did not reuse the warm connection"
+
+
+def test_an_upstreams_cookie_never_reaches_it_again(serve: ServeFn, hostile: Hostile) -> None:
+    """One caller's answer may set a cookie; the next caller's request must not carry it to the upstream."""
+    base = hostile.server.url.replace("127.0.0.1", "localhost")  # a host name: a cookie jar would keep its cookies
+    server = serve(openai_base_url=base + "/v1", openai_api_key=UPSTREAM_KEY)
+    first = _post(server, "set-cookie", True)
+    assert first.status_code == 200 and "set-cookie" not in first.headers
+    second = _post(server, "plain", True, token="another-caller")
+    assert second.status_code == 200
+    assert hostile.cookies[-2:] == [None, None], hostile.cookies
